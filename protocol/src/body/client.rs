@@ -1,0 +1,77 @@
+//! Client bodies sent to brokers: heartbeats, queue locks, group membership.
+
+crate::json_bean! {
+    /// A queue of a topic on a broker; also a map key in offset tables.
+    #[derive(Eq, Hash, PartialOrd, Ord)]
+    pub struct MessageQueue {
+        pub topic: String => "topic",
+        pub broker_name: String => "brokerName",
+        pub queue_id: i32 => "queueId",
+    }
+}
+
+crate::json_bean! {
+    /// A consumer's subscription to one topic.
+    pub struct SubscriptionData {
+        pub class_filter_mode: bool => "classFilterMode",
+        pub topic: String => "topic",
+        pub sub_string: String => "subString",
+        pub tags_set: Vec<String> => "tagsSet",
+        pub code_set: Vec<i32> => "codeSet",
+        pub sub_version: i64 => "subVersion",
+        /// `TAG` or `SQL92`.
+        pub expression_type: Option<String> => "expressionType",
+    }
+}
+
+crate::json_bean! {
+    pub struct ProducerData {
+        pub group_name: String => "groupName",
+    }
+}
+
+crate::json_bean! {
+    pub struct ConsumerData {
+        pub group_name: String => "groupName",
+        /// `CONSUME_ACTIVELY` (pull) or `CONSUME_PASSIVELY` (push).
+        pub consume_type: String => "consumeType",
+        /// `CLUSTERING` or `BROADCASTING`.
+        pub message_model: String => "messageModel",
+        pub consume_from_where: String => "consumeFromWhere",
+        pub subscription_data_set: Vec<SubscriptionData> => "subscriptionDataSet",
+        pub unit_mode: bool => "unitMode",
+    }
+}
+
+crate::json_bean! {
+    /// HEART_BEAT body: who the client is and which groups it runs.
+    pub struct HeartbeatData {
+        pub client_id: String => "clientID",
+        pub producer_data_set: Vec<ProducerData> => "producerDataSet",
+        pub consumer_data_set: Vec<ConsumerData> => "consumerDataSet",
+    }
+}
+
+crate::json_bean! {
+    /// LOCK_BATCH_MQ and UNLOCK_BATCH_MQ request body.
+    pub struct LockBatchRequestBody {
+        pub consumer_group: String => "consumerGroup",
+        pub client_id: String => "clientId",
+        pub only_this_broker: Option<bool> => "onlyThisBroker",
+        pub mq_set: Vec<MessageQueue> => "mqSet",
+    }
+}
+
+crate::json_bean! {
+    /// LOCK_BATCH_MQ answer: the queues now locked by the caller.
+    pub struct LockBatchResponseBody {
+        pub lock_ok_mq_set: Vec<MessageQueue> => "lockOKMQSet",
+    }
+}
+
+crate::json_bean! {
+    /// GET_CONSUMER_LIST_BY_GROUP answer.
+    pub struct ConsumerIdList {
+        pub consumer_id_list: Vec<String> => "consumerIdList",
+    }
+}

@@ -1,0 +1,94 @@
+use super::*;
+use crate::json::{from_slice, to_vec, JsonStyle};
+use crate::wire_vectors::frame;
+
+#[test]
+fn register_broker_body_from_java_decodes() {
+    let req = frame("request-103-register_broker-json");
+    let body: RegisterBrokerBody = from_slice(&req.body).unwrap();
+    let table = &body.topic_config_serialize_wrapper.topic_config_table;
+    assert_eq!(table.len(), 8);
+    let tbw = &table["TBW102"];
+    assert_eq!(
+        (tbw.read_queue_nums, tbw.write_queue_nums, tbw.perm),
+        (8, 8, 7)
+    );
+    assert_eq!(tbw.topic_filter_type, "SINGLE_TAG");
+    assert_eq!(
+        body.topic_config_serialize_wrapper.data_version.timestamp,
+        1_795_256_160_542
+    );
+    // What we write reads back the same.
+    let again: RegisterBrokerBody = from_slice(&to_vec(&body, JsonStyle::Fastjson)).unwrap();
+    assert_eq!(again, body);
+}
+
+#[test]
+fn route_data_reencodes_to_the_captured_standard_json() {
+    let resp = frame("response-105-get_routeinfo_by_topic.ok-json");
+    let route: TopicRouteData = from_slice(&resp.body).unwrap();
+    assert_eq!(route.broker_datas[0].broker_addrs[&0], "127.0.0.2:20921");
+    assert_eq!(route.queue_datas[0].write_queue_nums, 8);
+    assert_eq!(to_vec(&route, JsonStyle::Standard), resp.body.to_vec());
+    // The fastjson shape differs only in the bare numeric key.
+    let fast = String::from_utf8(to_vec(&route, JsonStyle::Fastjson)).unwrap();
+    assert!(
+        fast.contains(r#""brokerAddrs":{0:"127.0.0.2:20921"}"#),
+        "{fast}"
+    );
+}
+
+#[test]
+fn cluster_info_reencodes_to_the_captured_fastjson() {
+    for name in [
+        "response-106-get_broker_cluster_info-json",
+        "response-106-get_broker_cluster_info-rocketmq",
+    ] {
+        let resp = frame(name);
+        let info: ClusterInfo = from_slice(&resp.body).unwrap();
+        assert_eq!(info.cluster_addr_table["DefaultCluster"], ["broker-a"]);
+        assert_eq!(
+            to_vec(&info, JsonStyle::Fastjson),
+            resp.body.to_vec(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn heartbeat_lock_and_consumer_list_bodies_from_java() {
+    let hb: HeartbeatData =
+        from_slice(&frame("request-34-heart_beat.consumer_sql92-json").body).unwrap();
+    let c = &hb.consumer_data_set[0];
+    assert_eq!(c.message_model, "CLUSTERING");
+    let sql = c
+        .subscription_data_set
+        .iter()
+        .find(|s| s.expression_type.as_deref() == Some("SQL92"))
+        .unwrap();
+    assert_eq!(
+        sql.sub_string,
+        "(a BETWEEN 3 AND 6 AND color = 'red') OR TAGS = 'vip'"
+    );
+    assert_eq!(
+        to_vec(&hb, JsonStyle::Fastjson),
+        frame("request-34-heart_beat.consumer_sql92-json")
+            .body
+            .to_vec()
+    );
+
+    let lock: LockBatchRequestBody =
+        from_slice(&frame("request-41-lock_batch_mq-json").body).unwrap();
+    assert_eq!(lock.mq_set[0].queue_id, 1);
+    let ok: LockBatchResponseBody =
+        from_slice(&frame("response-41-lock_batch_mq-json").body).unwrap();
+    assert_eq!(ok.lock_ok_mq_set, lock.mq_set);
+    assert_eq!(
+        to_vec(&ok, JsonStyle::Fastjson),
+        frame("response-41-lock_batch_mq-json").body.to_vec()
+    );
+
+    let ids: ConsumerIdList =
+        from_slice(&frame("response-38-get_consumer_list_by_group-json").body).unwrap();
+    assert_eq!(ids.consumer_id_list.len(), 1);
+}

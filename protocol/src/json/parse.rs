@@ -1,0 +1,271 @@
+//! A recursive-descent reader for fastjson-flavoured JSON.
+//!
+//! Beyond standard JSON it accepts what fastjson itself writes or reads: bare numeric and identifier
+//! keys, object and array keys, single-quoted strings, `\x` escapes and trailing commas. Nesting is
+//! capped at [`MAX_DEPTH`] so a hostile body cannot overflow the stack.
+
+use super::{Json, JsonError};
+
+/// Deepest nesting accepted. Real RocketMQ bodies nest five or six levels.
+pub const MAX_DEPTH: usize = 128;
+
+/// Parses one JSON value; anything but whitespace after it is an error.
+pub fn parse(text: &[u8]) -> Result<Json, JsonError> {
+    let mut p = Parser {
+        s: text,
+        i: 0,
+        depth: 0,
+    };
+    p.skip_ws();
+    let v = p.value()?;
+    p.skip_ws();
+    if p.i != p.s.len() {
+        return Err(p.err("trailing characters after the value"));
+    }
+    Ok(v)
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+    depth: usize,
+}
+
+impl Parser<'_> {
+    fn err(&self, reason: &'static str) -> JsonError {
+        JsonError::Syntax {
+            offset: self.i,
+            reason,
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.i).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    fn expect(&mut self, c: u8, reason: &'static str) -> Result<(), JsonError> {
+        if self.peek() == Some(c) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(self.err(reason))
+        }
+    }
+
+    fn value(&mut self) -> Result<Json, JsonError> {
+        match self.peek() {
+            Some(b'{') => self.nested(Self::object),
+            Some(b'[') => self.nested(Self::array),
+            Some(q @ (b'"' | b'\'')) => self.string(q).map(Json::Str),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(c) if c.is_ascii_alphabetic() => match self.ident() {
+                "true" => Ok(Json::Bool(true)),
+                "false" => Ok(Json::Bool(false)),
+                "null" => Ok(Json::Null),
+                _ => Err(self.err("unknown literal")),
+            },
+            Some(_) => Err(self.err("unexpected character")),
+            None => Err(self.err("unexpected end of input")),
+        }
+    }
+
+    fn nested(&mut self, f: fn(&mut Self) -> Result<Json, JsonError>) -> Result<Json, JsonError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(JsonError::TooDeep(MAX_DEPTH));
+        }
+        let v = f(self);
+        self.depth -= 1;
+        v
+    }
+
+    fn object(&mut self) -> Result<Json, JsonError> {
+        self.i += 1; // '{'
+        let mut entries = Vec::new();
+        loop {
+            self.skip_ws();
+            if self.peek() == Some(b'}') {
+                self.i += 1;
+                return Ok(Json::Object(entries));
+            }
+            let key = self.key()?;
+            self.skip_ws();
+            self.expect(b':', "expected ':' after an object key")?;
+            self.skip_ws();
+            let value = self.value()?;
+            entries.push((key, value));
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {}
+                _ => return Err(self.err("expected ',' or '}' in an object")),
+            }
+        }
+    }
+
+    /// A key: any value, or a bare identifier (fastjson reads `{name:1}`).
+    fn key(&mut self) -> Result<Json, JsonError> {
+        match self.peek() {
+            Some(c) if c.is_ascii_alphabetic() || c == b'_' || c == b'$' => {
+                let word = self.ident();
+                Ok(match word {
+                    "true" => Json::Bool(true),
+                    "false" => Json::Bool(false),
+                    "null" => Json::Null,
+                    _ => Json::Str(word.to_owned()),
+                })
+            }
+            _ => self.value(),
+        }
+    }
+
+    fn ident(&mut self) -> &str {
+        let start = self.i;
+        while let Some(c) = self.peek() {
+            if c.is_ascii_alphanumeric() || c == b'_' || c == b'$' {
+                self.i += 1;
+            } else {
+                break;
+            }
+        }
+        // Only ASCII bytes were consumed, so this cannot fail.
+        std::str::from_utf8(&self.s[start..self.i]).unwrap_or("")
+    }
+
+    fn array(&mut self) -> Result<Json, JsonError> {
+        self.i += 1; // '['
+        let mut items = Vec::new();
+        loop {
+            self.skip_ws();
+            if self.peek() == Some(b']') {
+                self.i += 1;
+                return Ok(Json::Array(items));
+            }
+            items.push(self.value()?);
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b']') => {}
+                _ => return Err(self.err("expected ',' or ']' in an array")),
+            }
+        }
+    }
+
+    fn number(&mut self) -> Result<Json, JsonError> {
+        let start = self.i;
+        let mut is_float = false;
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        while let Some(c) = self.peek() {
+            match c {
+                b'0'..=b'9' => {}
+                b'.' | b'e' | b'E' | b'+' | b'-' => is_float = true,
+                _ => break,
+            }
+            self.i += 1;
+        }
+        let text =
+            std::str::from_utf8(&self.s[start..self.i]).map_err(|_| self.err("bad number"))?;
+        // fastjson may suffix longs/floats with a type letter (`1L`, `1.5F`); skip it.
+        if let Some(b'L' | b'S' | b'B' | b'F' | b'D') = self.peek() {
+            self.i += 1;
+        }
+        if !is_float {
+            if let Ok(n) = text.parse::<i64>() {
+                return Ok(Json::Int(n));
+            }
+        }
+        text.parse::<f64>()
+            .map(Json::Float)
+            .map_err(|_| JsonError::Syntax {
+                offset: start,
+                reason: "bad number",
+            })
+    }
+
+    fn string(&mut self, quote: u8) -> Result<String, JsonError> {
+        self.i += 1; // opening quote
+        let mut out: Vec<u8> = Vec::new();
+        loop {
+            let start = self.i;
+            while let Some(c) = self.peek() {
+                if c == quote || c == b'\\' {
+                    break;
+                }
+                self.i += 1;
+            }
+            out.extend_from_slice(&self.s[start..self.i]);
+            match self.peek() {
+                None => return Err(self.err("unterminated string")),
+                Some(c) if c == quote => {
+                    self.i += 1;
+                    return String::from_utf8(out).map_err(|_| self.err("string is not UTF-8"));
+                }
+                Some(_) => self.escape(&mut out)?,
+            }
+        }
+    }
+
+    fn escape(&mut self, out: &mut Vec<u8>) -> Result<(), JsonError> {
+        self.i += 1; // backslash
+        let c = self.peek().ok_or_else(|| self.err("unterminated escape"))?;
+        self.i += 1;
+        let simple = match c {
+            b'"' => b'"',
+            b'\'' => b'\'',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'x' => {
+                let v = self.hex(2)?;
+                push_char(out, char::from_u32(v).unwrap_or('\u{fffd}'));
+                return Ok(());
+            }
+            b'u' => {
+                let hi = self.hex(4)?;
+                let ch = if (0xD800..0xDC00).contains(&hi) && self.s[self.i..].starts_with(b"\\u") {
+                    self.i += 2;
+                    let lo = self.hex(4)?;
+                    char::from_u32(
+                        0x10000 + ((hi - 0xD800) << 10) + (lo.wrapping_sub(0xDC00) & 0x3ff),
+                    )
+                } else {
+                    char::from_u32(hi)
+                };
+                push_char(out, ch.unwrap_or('\u{fffd}'));
+                return Ok(());
+            }
+            _ => return Err(self.err("unknown escape")),
+        };
+        out.push(simple);
+        Ok(())
+    }
+
+    fn hex(&mut self, digits: usize) -> Result<u32, JsonError> {
+        let end = self.i + digits;
+        let text = self
+            .s
+            .get(self.i..end)
+            .ok_or_else(|| self.err("short hex escape"))?;
+        let text = std::str::from_utf8(text).map_err(|_| self.err("bad hex escape"))?;
+        let v = u32::from_str_radix(text, 16).map_err(|_| self.err("bad hex escape"))?;
+        self.i = end;
+        Ok(v)
+    }
+}
+
+fn push_char(out: &mut Vec<u8>, c: char) {
+    let mut buf = [0u8; 4];
+    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+}
