@@ -18,7 +18,7 @@ pub mod message;
 pub use codes::{LanguageCode, RequestCode, ResponseCode};
 pub use error::ProtocolError;
 pub use ext_fields::ExtFields;
-pub use frame::{FrameDecoder, RemotingCommand, SerializeType};
+pub use frame::{FrameDecoder, RemotingCommand, SerializeType, DEFAULT_MAX_FRAME_LEN};
 
 /// Captured Java frames from `../shared/wire-vectors/`, for tests.
 #[cfg(test)]

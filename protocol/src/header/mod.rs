@@ -2,7 +2,7 @@
 //!
 //! Java decodes a header by reflection over the header class's fields: each field is looked up in
 //! `extFields` by name, fields marked `@CFNotNull` are required, the others keep their default when
-//! absent. Here each header is a plain struct declared with [`command_header!`]: a field of type `T`
+//! absent. Here each header is a plain struct declared with [`command_header!`](crate::command_header): a field of type `T`
 //! is required (missing gives [`ProtocolError::MissingField`], worded like Java's), an `Option<T>`
 //! field is optional. Numbers are decimal and booleans `true`/`false`, as Java's `toString` writes.
 
