@@ -1,0 +1,15 @@
+//! Serving RocketMQ remoting frames on a glommio executor.
+//!
+//! What a server process needs between the socket and its request handlers, shared by the name
+//! server and the broker: [`server`] accepts connections and drives each one ([`connection`]),
+//! decoding every complete frame per read and writing all ready responses in one write;
+//! [`startup`] checks the limits glommio needs and sets up logging; [`properties`] reads Java
+//! `.properties` files so existing `namesrv.properties` / `broker.conf` files keep working.
+
+pub mod connection;
+pub mod properties;
+pub mod server;
+pub mod startup;
+
+pub use connection::Connection;
+pub use server::{serve, ServerOptions, Service};

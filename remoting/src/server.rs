@@ -1,0 +1,155 @@
+//! The accept loop and the per-connection read/dispatch loop.
+//!
+//! Each read takes as many bytes as the socket has (into a growing buffer) and dispatches every
+//! complete frame in them; each request runs as its own task, so a slow one (a held long poll)
+//! never blocks the requests behind it on the same connection, and responses may leave out of
+//! order (clients match them by `opaque`). A frame that cannot be decoded closes the connection,
+//! as the Java server does: once framing is lost nothing after it can be trusted.
+
+use crate::connection::Connection;
+use bytes::BytesMut;
+use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
+use glommio::net::TcpListener;
+use ringmq_protocol::{FrameDecoder, RemotingCommand, DEFAULT_MAX_FRAME_LEN};
+use std::cell::Cell;
+use std::future::Future;
+use std::rc::Rc;
+
+/// What a server does with requests. One instance serves every connection of an executor.
+pub trait Service: 'static {
+    /// Handles one request. The returned response is sent unless the request was oneway.
+    fn handle(
+        &self,
+        conn: &Rc<Connection>,
+        request: RemotingCommand,
+    ) -> impl Future<Output = Option<RemotingCommand>>;
+
+    /// Called once when a connection is gone (peer closed, error, or [`Connection::close`]).
+    fn connection_closed(&self, _conn: &Rc<Connection>) {}
+}
+
+/// Tunables of [`serve`].
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Larger frames close the connection (Java: `com.rocketmq.remoting.frameMaxLength`).
+    pub max_frame_len: usize,
+    /// Bytes asked of the socket per read.
+    pub read_chunk: usize,
+    /// Stop reading from a connection while this many response bytes wait to be written.
+    pub max_pending_write: usize,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+            read_chunk: 64 * 1024,
+            max_pending_write: 8 * 1024 * 1024,
+        }
+    }
+}
+
+/// Accepts connections on `listener` forever, serving each with `service`.
+pub async fn serve<S: Service>(listener: TcpListener, service: Rc<S>, options: ServerOptions) {
+    let options = Rc::new(options);
+    let next_id = Cell::new(1u64);
+    loop {
+        let stream = match listener.accept().await {
+            Ok(s) => s,
+            Err(e) => {
+                // Typically EMFILE: back off briefly rather than spin.
+                log::warn!("accept failed: {e}");
+                glommio::timer::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(peer) = stream.peer_addr() else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let conn = Rc::new(Connection::new(next_id.get(), peer));
+        next_id.set(next_id.get() + 1);
+        log::debug!("connection {} from {peer}", conn.id());
+        glommio::spawn_local(drive(stream, conn, service.clone(), options.clone())).detach();
+    }
+}
+
+async fn drive<S: Service>(
+    stream: glommio::net::TcpStream,
+    conn: Rc<Connection>,
+    service: Rc<S>,
+    options: Rc<ServerOptions>,
+) {
+    let (mut reader, mut writer) = futures_lite::io::split(stream);
+    let writer_conn = conn.clone();
+    let writer_task = glommio::spawn_local(async move {
+        while let Some(batch) = writer_conn.next_batch().await {
+            if let Err(e) = writer.write_all(&batch).await {
+                log::debug!("connection {}: write failed: {e}", writer_conn.id());
+                writer_conn.close();
+                break;
+            }
+        }
+        let _ = writer.close().await;
+    });
+
+    let decoder = FrameDecoder::new(options.max_frame_len);
+    let mut buf = BytesMut::new();
+    'read: while conn.room_below(options.max_pending_write).await {
+        let filled = buf.len();
+        buf.resize(filled + options.read_chunk, 0);
+        let read = futures_lite::future::or(
+            async { Some(reader.read(&mut buf[filled..]).await) },
+            async {
+                conn.closed().await;
+                None
+            },
+        )
+        .await;
+        let n = match read {
+            Some(Ok(0)) | None => break,
+            Some(Ok(n)) => n,
+            Some(Err(e)) => {
+                log::debug!("connection {}: read failed: {e}", conn.id());
+                break;
+            }
+        };
+        buf.truncate(filled + n);
+        loop {
+            match decoder.decode(&mut buf) {
+                Ok(Some(cmd)) => dispatch(&conn, &service, cmd),
+                Ok(None) => break,
+                Err(e) => {
+                    log::warn!("closing connection from {}: {e}", conn.peer());
+                    break 'read;
+                }
+            }
+        }
+    }
+    conn.close();
+    service.connection_closed(&conn);
+    writer_task.await;
+    log::debug!("connection {} closed", conn.id());
+}
+
+fn dispatch<S: Service>(conn: &Rc<Connection>, service: &Rc<S>, cmd: RemotingCommand) {
+    if cmd.is_response() {
+        // Servers here send only oneway requests of their own, so no response is awaited.
+        log::debug!(
+            "connection {}: ignoring unexpected response (opaque {})",
+            conn.id(),
+            cmd.opaque
+        );
+        return;
+    }
+    let (conn, service) = (conn.clone(), service.clone());
+    glommio::spawn_local(async move {
+        let oneway = cmd.is_oneway();
+        if let Some(response) = service.handle(&conn, cmd).await {
+            if !oneway {
+                conn.send(&response);
+            }
+        }
+    })
+    .detach();
+}
