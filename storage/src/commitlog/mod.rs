@@ -1,0 +1,553 @@
+//! A shard's commit log: every message of the shard's queues, in arrival order, in the stored
+//! message layout (the bytes a pull response carries, so reads never re-encode).
+//!
+//! Appends are synchronous memory operations: a record is encoded into the tail, stays readable
+//! from the tail cache, and is queued for the flusher task. The flusher writes everything queued in
+//! one page-aligned O_DIRECT write per segment (rewriting the partial last page as it fills) and,
+//! depending on [`FlushDiskType`], fdatasyncs after every write (SYNC_FLUSH: all appends waiting
+//! when a flush starts ride on it — group commit) or once per interval (ASYNC_FLUSH). Segments are
+//! prepared ahead by a background task, so the append path never creates or grows a file.
+
+mod recovery;
+mod segment;
+
+pub use recovery::{RecoveryReport, ScannedRecord};
+pub use segment::{align_down, align_up, CommitLogSegment, PAGE};
+
+use crate::error::{Result, StorageError};
+use crate::offset::CommitLogOffset;
+use crate::signal::Signal;
+use bytes::{BufMut, Bytes, BytesMut};
+use ringmq_protocol::message::BLANK_MAGIC_CODE;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+/// When an append counts as stored (Java's `flushDiskType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlushDiskType {
+    /// Acknowledged once durable (written and fdatasync'd).
+    SyncFlush,
+    /// Acknowledged once in memory; written in the background within the flush interval.
+    AsyncFlush,
+}
+
+#[derive(Debug, Clone)]
+pub struct CommitLogConfig {
+    /// Segment file size (Java's `mappedFileSizeCommitLog`, 1 GiB). A multiple of 4096.
+    pub segment_size: u64,
+    pub flush_disk_type: FlushDiskType,
+    /// ASYNC_FLUSH: longest a record stays unwritten (Java's `flushIntervalCommitLog`, 500 ms).
+    pub flush_interval: Duration,
+    /// Recent records kept in memory for tailing readers.
+    pub tail_cache_bytes: usize,
+    /// Appends wait while this much is not yet written (memory bound when the disk falls behind).
+    pub max_unwritten_bytes: usize,
+    /// Largest single write.
+    pub write_batch_bytes: usize,
+}
+
+impl Default for CommitLogConfig {
+    fn default() -> Self {
+        Self {
+            segment_size: 1 << 30,
+            flush_disk_type: FlushDiskType::AsyncFlush,
+            flush_interval: Duration::from_millis(500),
+            tail_cache_bytes: 256 << 20,
+            max_unwritten_bytes: 64 << 20,
+            write_batch_bytes: 8 << 20,
+        }
+    }
+}
+
+/// Counters for benchmarks and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitLogStats {
+    pub appends: u64,
+    pub writes: u64,
+    pub syncs: u64,
+    pub bytes_written: u64,
+}
+
+/// The mutable state, touched only by tasks of the owning executor.
+struct Tail {
+    segments: BTreeMap<CommitLogOffset, Rc<CommitLogSegment>>,
+    /// The segment appends go to.
+    active: Rc<CommitLogSegment>,
+    /// The next segment, prepared ahead.
+    next: Option<Rc<CommitLogSegment>>,
+    preparing: bool,
+    /// End of appended data.
+    write_pos: CommitLogOffset,
+    /// End of data the disk has accepted.
+    written_pos: CommitLogOffset,
+    /// End of data covered by an fdatasync.
+    durable_pos: CommitLogOffset,
+    /// Appended, not yet written: records and segment-end markers, in log order.
+    unwritten: VecDeque<(CommitLogOffset, Bytes)>,
+    unwritten_bytes: usize,
+    /// The bytes between the last page boundary and `written_pos`, rewritten with the next write.
+    partial_page: Vec<u8>,
+    /// Recent records by offset, for reads.
+    cache: VecDeque<(CommitLogOffset, Bytes)>,
+    cache_bytes: usize,
+    /// Segments written since the last fdatasync.
+    unsynced: Vec<Rc<CommitLogSegment>>,
+    last_sync: Instant,
+    /// A write or sync failed: nothing after `durable_pos` can be trusted, so appends stop.
+    failed: Option<String>,
+    closed: bool,
+    stats: CommitLogStats,
+}
+
+pub struct CommitLog {
+    /// Handed to background tasks, which must not keep the log alive.
+    me: std::rc::Weak<CommitLog>,
+    shard: u32,
+    dir: PathBuf,
+    config: CommitLogConfig,
+    tail: RefCell<Tail>,
+    /// Appends and flush requests wake the flusher.
+    to_flusher: Signal,
+    /// The flusher and the segment preparer wake appenders and durability waiters.
+    from_flusher: Signal,
+}
+
+/// Segment-end marker: the rest of the segment is unused.
+fn blank_marker(len: u64) -> Bytes {
+    let mut b = BytesMut::with_capacity(8);
+    b.put_i32(len as i32);
+    b.put_i32(BLANK_MAGIC_CODE);
+    b.freeze()
+}
+
+impl CommitLog {
+    /// Opens the shard's log in `dir`, recovering it: scans from `scan_from` (or the first
+    /// segment), calls `on_record` for every valid record, cuts at the first torn or corrupt one.
+    /// Spawns the flusher on the current executor.
+    pub async fn open(
+        shard: u32,
+        dir: &Path,
+        config: CommitLogConfig,
+        scan_from: Option<CommitLogOffset>,
+        on_record: impl FnMut(&ScannedRecord),
+    ) -> Result<(Rc<CommitLog>, RecoveryReport)> {
+        assert!(
+            config.segment_size.is_multiple_of(PAGE) && config.segment_size >= 2 * PAGE,
+            "segment size must be whole pages"
+        );
+        std::fs::create_dir_all(dir).map_err(|e| StorageError::io(dir, e))?;
+        let recovered =
+            recovery::recover(shard, dir, config.segment_size, scan_from, on_record).await?;
+        let end = recovered.report.end;
+        let active = recovered.active;
+        let partial_page = recovered.partial_page;
+        let mut segments = recovered.segments;
+        let next = recovered.next;
+        if let Some(n) = &next {
+            segments.insert(n.base(), n.clone());
+        }
+        let log = Rc::new_cyclic(|me| CommitLog {
+            me: me.clone(),
+            shard,
+            dir: dir.to_owned(),
+            config,
+            tail: RefCell::new(Tail {
+                segments,
+                active,
+                next,
+                preparing: false,
+                write_pos: end,
+                written_pos: end,
+                durable_pos: end,
+                unwritten: VecDeque::new(),
+                unwritten_bytes: 0,
+                partial_page,
+                cache: VecDeque::new(),
+                cache_bytes: 0,
+                unsynced: Vec::new(),
+                last_sync: Instant::now(),
+                failed: None,
+                closed: false,
+                stats: CommitLogStats::default(),
+            }),
+            to_flusher: Signal::default(),
+            from_flusher: Signal::default(),
+        });
+        log.prepare_next_if_needed();
+        glommio::spawn_local(flusher(Rc::downgrade(&log))).detach();
+        Ok((log, recovered.report))
+    }
+
+    pub fn shard(&self) -> u32 {
+        self.shard
+    }
+
+    pub fn config(&self) -> &CommitLogConfig {
+        &self.config
+    }
+
+    /// End of appended data: the offset the next record gets.
+    pub fn write_pos(&self) -> CommitLogOffset {
+        self.tail.borrow().write_pos
+    }
+
+    pub fn durable_pos(&self) -> CommitLogOffset {
+        self.tail.borrow().durable_pos
+    }
+
+    pub fn stats(&self) -> CommitLogStats {
+        self.tail.borrow().stats
+    }
+
+    /// Appends one record of `len` bytes. `encode` receives the record's offset and returns its
+    /// bytes; it runs synchronously with no other append in between, so whatever it assigns (queue
+    /// offsets) follows log order. Waits only for room (memory bound, next segment not yet ready).
+    pub async fn append<T>(
+        &self,
+        len: usize,
+        encode: impl FnOnce(CommitLogOffset) -> (Bytes, T),
+    ) -> Result<(CommitLogOffset, T)> {
+        if len as u64 > self.config.segment_size - 8 {
+            return Err(StorageError::RecordTooLarge {
+                size: len,
+                segment_size: self.config.segment_size,
+            });
+        }
+        self.from_flusher
+            .wait_until(|| self.has_room_for(len))
+            .await;
+        let mut tail = self.tail.borrow_mut();
+        if let Some(reason) = &tail.failed {
+            return Err(StorageError::io(
+                &self.dir,
+                std::io::Error::other(reason.clone()),
+            ));
+        }
+        if tail.closed {
+            return Err(StorageError::Closed);
+        }
+        let rolled = (tail.write_pos + len as u64) > tail.active.end();
+        if rolled {
+            self.roll(&mut tail);
+        }
+        let offset = tail.write_pos;
+        let (bytes, extra) = encode(offset);
+        assert_eq!(
+            bytes.len(),
+            len,
+            "encoded record length differs from the reserved length"
+        );
+        tail.write_pos = offset + len as u64;
+        tail.unwritten.push_back((offset, bytes.clone()));
+        tail.unwritten_bytes += len;
+        tail.cache.push_back((offset, bytes));
+        tail.cache_bytes += len;
+        tail.stats.appends += 1;
+        drop(tail);
+        if rolled {
+            self.prepare_next_if_needed();
+        }
+        self.to_flusher.notify();
+        Ok((offset, extra))
+    }
+
+    fn has_room_for(&self, len: usize) -> bool {
+        let tail = self.tail.borrow();
+        if tail.failed.is_some() || tail.closed {
+            return true; // let append report it
+        }
+        let fits = (tail.write_pos + len as u64) <= tail.active.end() || tail.next.is_some();
+        fits && tail.unwritten_bytes < self.config.max_unwritten_bytes
+    }
+
+    /// Closes the active segment with an end marker and moves to the prepared next one.
+    fn roll(&self, tail: &mut Tail) {
+        let remaining = tail.active.end().0 - tail.write_pos.0;
+        if remaining >= 8 {
+            tail.unwritten
+                .push_back((tail.write_pos, blank_marker(remaining as u64)));
+            tail.unwritten_bytes += 8;
+        }
+        let next = tail
+            .next
+            .take()
+            .expect("has_room_for checked the next segment");
+        tail.write_pos = next.base();
+        tail.active = next;
+    }
+
+    /// Starts preparing the segment after the active one, in the background.
+    fn prepare_next_if_needed(&self) {
+        let base = {
+            let mut tail = self.tail.borrow_mut();
+            if tail.next.is_some() || tail.preparing || tail.closed {
+                return;
+            }
+            tail.preparing = true;
+            tail.active.end()
+        };
+        glommio::spawn_local(prepare_segment(
+            self.dir.clone(),
+            base,
+            self.config.segment_size,
+            self.me.clone(),
+        ))
+        .detach();
+    }
+
+    /// Waits until everything up to `end` is durable (SYNC_FLUSH acknowledgements).
+    pub async fn wait_durable(&self, end: CommitLogOffset) -> Result<()> {
+        self.to_flusher.notify();
+        self.from_flusher
+            .wait_until(|| {
+                let t = self.tail.borrow();
+                t.durable_pos >= end || t.failed.is_some()
+            })
+            .await;
+        match &self.tail.borrow().failed {
+            Some(reason) if self.tail.borrow().durable_pos < end => Err(StorageError::io(
+                &self.dir,
+                std::io::Error::other(reason.clone()),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Makes everything appended so far durable, whatever the flush type (shutdown, checkpoints).
+    pub async fn flush(&self) -> Result<()> {
+        let end = self.write_pos();
+        self.tail.borrow_mut().last_sync = Instant::now() - self.config.flush_interval * 2;
+        self.wait_durable(end).await
+    }
+
+    /// The record at `offset` of `size` bytes from the tail cache, if still there.
+    pub fn cached(&self, offset: CommitLogOffset, size: usize) -> Option<Bytes> {
+        let tail = self.tail.borrow();
+        let i = tail.cache.partition_point(|(o, _)| *o < offset);
+        let (o, b) = tail.cache.get(i)?;
+        (*o == offset && b.len() == size).then(|| b.clone())
+    }
+
+    /// The record at `offset`: from the tail cache, else read from its segment.
+    pub async fn read(&self, offset: CommitLogOffset, size: usize) -> Result<Bytes> {
+        if let Some(b) = self.cached(offset, size) {
+            return Ok(b);
+        }
+        let seg = self
+            .segment_of(offset)
+            .ok_or(StorageError::NoRecordAt(offset))?;
+        if (offset + size as u64) > self.tail.borrow().written_pos {
+            return Err(StorageError::NoRecordAt(offset));
+        }
+        seg.read(offset.0 as u64 - seg.base().0 as u64, size).await
+    }
+
+    /// The segment holding `offset` (for serving a cold read with sendfile).
+    pub fn segment_of(&self, offset: CommitLogOffset) -> Option<Rc<CommitLogSegment>> {
+        let tail = self.tail.borrow();
+        let (_, seg) = tail.segments.range(..=offset).next_back()?;
+        seg.contains(offset).then(|| seg.clone())
+    }
+
+    /// Stops accepting appends after flushing what was appended.
+    pub async fn close(&self) -> Result<()> {
+        let result = self.flush().await;
+        self.tail.borrow_mut().closed = true;
+        self.to_flusher.notify();
+        self.from_flusher.notify();
+        result
+    }
+}
+
+async fn prepare_segment(
+    dir: PathBuf,
+    base: CommitLogOffset,
+    size: u64,
+    log: std::rc::Weak<CommitLog>,
+) {
+    let result = CommitLogSegment::create(&dir, base, size).await;
+    let Some(log) = log.upgrade() else { return };
+    let mut t = log.tail.borrow_mut();
+    t.preparing = false;
+    match result {
+        Ok(seg) => {
+            let seg = Rc::new(seg);
+            t.segments.insert(base, seg.clone());
+            t.next = Some(seg);
+        }
+        Err(e) => {
+            log::error!("cannot prepare commit-log segment {base}: {e}");
+            t.failed = Some(format!("cannot prepare the next commit-log segment: {e}"));
+        }
+    }
+    drop(t);
+    log.from_flusher.notify();
+    log.to_flusher.notify();
+}
+
+/// The background writer: see the module docs.
+async fn flusher(log: std::rc::Weak<CommitLog>) {
+    let Some(log) = log.upgrade() else { return };
+    loop {
+        let sync_mode = log.config.flush_disk_type == FlushDiskType::SyncFlush;
+        // Wait for work: unwritten data (SYNC) or a full batch / the interval (ASYNC).
+        let wait = log.to_flusher.wait_until(|| {
+            let t = log.tail.borrow();
+            if t.closed {
+                return true;
+            }
+            let durable_behind = t.durable_pos < t.write_pos;
+            if sync_mode {
+                durable_behind
+            } else {
+                t.unwritten_bytes >= log.config.write_batch_bytes
+                    || (durable_behind && t.last_sync.elapsed() >= log.config.flush_interval)
+            }
+        });
+        if sync_mode {
+            wait.await;
+        } else {
+            futures_lite::future::or(wait, glommio::timer::sleep(log.config.flush_interval / 4))
+                .await;
+        }
+        if log.tail.borrow().closed && log.tail.borrow().unwritten.is_empty() {
+            return;
+        }
+        if let Err(e) = flush_once(&log, sync_mode).await {
+            log::error!("commit log of shard {} failed: {e}", log.shard);
+            log.tail.borrow_mut().failed = Some(e.to_string());
+        }
+        log.from_flusher.notify();
+        if log.tail.borrow().failed.is_some() {
+            return; // nothing more can be made durable; waiters see `failed`
+        }
+    }
+}
+
+/// Writes one batch of unwritten data and, when due, syncs it.
+async fn flush_once(log: &CommitLog, sync_mode: bool) -> Result<()> {
+    loop {
+        let Some((seg, pos, buf, end, new_partial)) = take_write_batch(log) else {
+            break;
+        };
+        seg.write_at(buf, pos).await?;
+        let mut t = log.tail.borrow_mut();
+        t.stats.writes += 1;
+        t.stats.bytes_written += (end.0 - t.written_pos.0).max(0) as u64;
+        t.written_pos = end;
+        t.partial_page = new_partial;
+        if !t.unsynced.iter().any(|s| Rc::ptr_eq(s, &seg)) {
+            t.unsynced.push(seg);
+        }
+        evict_cache(&mut t, log.config.tail_cache_bytes);
+        drop(t);
+        log.from_flusher.notify(); // room for blocked appenders
+        if log.tail.borrow().unwritten.is_empty() {
+            break;
+        }
+    }
+    let due = {
+        let t = log.tail.borrow();
+        t.durable_pos < t.written_pos
+            && (sync_mode || t.last_sync.elapsed() >= log.config.flush_interval)
+    };
+    if due {
+        let (target, segs) = {
+            let mut t = log.tail.borrow_mut();
+            (t.written_pos, std::mem::take(&mut t.unsynced))
+        };
+        for seg in &segs {
+            seg.sync().await?;
+        }
+        let mut t = log.tail.borrow_mut();
+        t.stats.syncs += segs.len() as u64;
+        t.durable_pos = t.durable_pos.max(target);
+        t.last_sync = Instant::now();
+    }
+    Ok(())
+}
+
+/// Builds one page-aligned write from the front of the unwritten queue, all within one segment.
+#[allow(clippy::type_complexity)]
+fn take_write_batch(
+    log: &CommitLog,
+) -> Option<(
+    Rc<CommitLogSegment>,
+    u64,
+    glommio::io::DmaBuffer,
+    CommitLogOffset,
+    Vec<u8>,
+)> {
+    let mut t = log.tail.borrow_mut();
+    let (first_offset, _) = t.unwritten.front()?;
+    let first_offset = *first_offset;
+    let seg = {
+        let (_, s) = t.segments.range(..=first_offset).next_back()?;
+        s.clone()
+    };
+    // A write starting in a new segment has no partial page to carry over.
+    // A write starting past `written_pos` begins a new segment: no partial page to carry over.
+    let start = first_offset;
+    if start != t.written_pos {
+        t.partial_page.clear();
+    }
+    let local = (start.0 - seg.base().0) as u64;
+    let page_start = align_down(local);
+    let prefix = std::mem::take(&mut t.partial_page);
+    debug_assert_eq!(prefix.len() as u64, local - page_start);
+    // Gather records of this segment up to the batch size.
+    let mut end = start;
+    let mut taken = Vec::new();
+    let mut bytes = 0usize;
+    while let Some((o, b)) = t.unwritten.front() {
+        if *o != end
+            || !seg.contains(*o)
+            || (bytes > 0 && bytes + b.len() > log.config.write_batch_bytes)
+        {
+            break;
+        }
+        end = *o + b.len() as u64;
+        bytes += b.len();
+        let (_, b) = t.unwritten.pop_front()?;
+        taken.push(b);
+    }
+    t.unwritten_bytes -= bytes;
+    drop(t);
+    let data_len = prefix.len() + bytes;
+    let mut buf = seg.alloc(align_up(data_len as u64) as usize);
+    let dst = buf.as_bytes_mut();
+    dst[..prefix.len()].copy_from_slice(&prefix);
+    let mut at = prefix.len();
+    for b in &taken {
+        dst[at..at + b.len()].copy_from_slice(b);
+        at += b.len();
+    }
+    dst[at..].fill(0);
+    let end_local = local + bytes as u64;
+    let keep_from = (align_down(end_local) - page_start) as usize;
+    let new_partial = if end == seg.end() {
+        Vec::new()
+    } else {
+        dst[keep_from..at].to_vec()
+    };
+    Some((seg, page_start, buf, end, new_partial))
+}
+
+/// Drops the oldest written records beyond the cache budget. Unwritten records always stay.
+fn evict_cache(t: &mut Tail, budget: usize) {
+    while t.cache_bytes > budget {
+        match t.cache.front() {
+            Some((o, b)) if *o + b.len() as u64 <= t.written_pos => {
+                t.cache_bytes -= b.len();
+                t.cache.pop_front();
+            }
+            _ => break,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,215 @@
+//! One commit-log file: a fixed-size, pre-zeroed region of a shard's log.
+//!
+//! Segments are named by the 20-digit offset of their first byte and created whole before any
+//! record goes in: allocated, zero-filled with large O_DIRECT writes, synced, and only then renamed
+//! to their final name (and the directory synced). Appending therefore never grows a file, so an
+//! fdatasync after a write has no metadata to flush (on this machine ~0.15 ms instead of ~1.3 ms),
+//! and a file that exists under a segment name is known to be whole.
+
+use crate::error::{from_glommio, Result, StorageError};
+use crate::offset::CommitLogOffset;
+use bytes::Bytes;
+use glommio::io::{DmaBuffer, DmaFile, OpenOptions};
+use std::path::{Path, PathBuf};
+
+/// Direct I/O works in whole pages.
+pub const PAGE: u64 = 4096;
+/// Bytes zero-filled per write when preparing a segment.
+const ZERO_CHUNK: usize = 4 << 20;
+/// Suffix of a segment still being prepared; such files are discarded at start-up.
+pub const PREPARING_SUFFIX: &str = ".preparing";
+
+pub fn align_down(v: u64) -> u64 {
+    v & !(PAGE - 1)
+}
+
+pub fn align_up(v: u64) -> u64 {
+    align_down(v + PAGE - 1)
+}
+
+#[derive(Debug)]
+pub struct CommitLogSegment {
+    file: DmaFile,
+    path: PathBuf,
+    base: CommitLogOffset,
+    size: u64,
+}
+
+impl CommitLogSegment {
+    pub fn file_name(base: CommitLogOffset) -> String {
+        format!("{:020}", base.0)
+    }
+
+    /// Parses a segment file name back into its base offset.
+    pub fn parse_name(name: &str) -> Option<CommitLogOffset> {
+        (name.len() == 20 && name.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| name.parse().ok().map(CommitLogOffset))?
+    }
+
+    /// Creates the segment starting at `base`, fully zeroed and durable, under its final name.
+    pub async fn create(dir: &Path, base: CommitLogOffset, size: u64) -> Result<Self> {
+        prime_iopoll_probe(dir).await?;
+        let path = dir.join(Self::file_name(base));
+        let tmp = dir.join(format!("{}{PREPARING_SUFFIX}", Self::file_name(base)));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .dma_open(&tmp)
+            .await
+            .map_err(|e| from_glommio(&tmp, e))?;
+        file.pre_allocate(size, false)
+            .await
+            .map_err(|e| from_glommio(&tmp, e))?;
+        let mut pos = 0;
+        while pos < size {
+            let len = ZERO_CHUNK.min((size - pos) as usize);
+            let mut buf = file.alloc_dma_buffer(len);
+            buf.as_bytes_mut().fill(0);
+            file.write_at(buf, pos)
+                .await
+                .map_err(|e| from_glommio(&tmp, e))?;
+            pos += len as u64;
+        }
+        file.fdatasync().await.map_err(|e| from_glommio(&tmp, e))?;
+        file.rename(&path)
+            .await
+            .map_err(|e| from_glommio(&path, e))?;
+        sync_dir(dir)?;
+        Ok(Self {
+            file,
+            path,
+            base,
+            size,
+        })
+    }
+
+    /// Opens an existing segment.
+    pub async fn open(path: &Path, base: CommitLogOffset, size: u64) -> Result<Self> {
+        prime_iopoll_probe(path.parent().unwrap_or(Path::new("."))).await?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .dma_open(path)
+            .await
+            .map_err(|e| from_glommio(path, e))?;
+        Ok(Self {
+            file,
+            path: path.to_owned(),
+            base,
+            size,
+        })
+    }
+
+    pub fn base(&self) -> CommitLogOffset {
+        self.base
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// One past the segment's last byte.
+    pub fn end(&self) -> CommitLogOffset {
+        self.base + self.size
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn contains(&self, offset: CommitLogOffset) -> bool {
+        offset >= self.base && offset < self.end()
+    }
+
+    pub fn alloc(&self, len: usize) -> DmaBuffer {
+        self.file.alloc_dma_buffer(len)
+    }
+
+    /// Writes a page-aligned buffer at page-aligned `pos` (relative to the segment).
+    pub async fn write_at(&self, buf: DmaBuffer, pos: u64) -> Result<()> {
+        debug_assert_eq!(pos % PAGE, 0);
+        let len = buf.len();
+        let written = self
+            .file
+            .write_at(buf, pos)
+            .await
+            .map_err(|e| from_glommio(&self.path, e))?;
+        if written != len {
+            return Err(StorageError::io(
+                &self.path,
+                std::io::Error::other(format!("short write: {written} of {len} bytes")),
+            ));
+        }
+        Ok(())
+    }
+
+    pub async fn sync(&self) -> Result<()> {
+        self.file
+            .fdatasync()
+            .await
+            .map_err(|e| from_glommio(&self.path, e))
+    }
+
+    /// Reads `len` bytes at `pos` (relative to the segment).
+    pub async fn read(&self, pos: u64, len: usize) -> Result<Bytes> {
+        let r = self
+            .file
+            .read_at(pos, len)
+            .await
+            .map_err(|e| from_glommio(&self.path, e))?;
+        if r.len() < len {
+            return Err(StorageError::Corrupt {
+                what: "commit-log segment",
+                path: self.path.clone(),
+                reason: format!("read {} of {len} bytes at {pos}", r.len()),
+            });
+        }
+        Ok(Bytes::copy_from_slice(&r[..len]))
+    }
+
+    /// Deletes the file (retention, or a segment past a recovery cut).
+    pub async fn remove(self) -> Result<()> {
+        let path = self.path.clone();
+        self.file
+            .remove()
+            .await
+            .map_err(|e| from_glommio(&path, e))?;
+        let _ = self.file.close().await;
+        Ok(())
+    }
+}
+
+/// glommio decides once per block device whether reads may use its IOPOLL ring, by reading 512
+/// bytes from the first DMA file opened there. On an empty file that read hits end-of-file and
+/// "succeeds", and glommio then sends every later read to a ring the device cannot serve
+/// (EOPNOTSUPP on virtio disks). Opening a file that has data first makes the probe honest.
+async fn prime_iopoll_probe(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    thread_local! {
+        static PRIMED: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let dev = std::fs::metadata(dir)
+        .map_err(|e| StorageError::io(dir, e))?
+        .dev();
+    if PRIMED.with(|p| p.borrow().contains(&dev)) {
+        return Ok(());
+    }
+    let probe = dir.join(".iopoll-probe");
+    std::fs::write(&probe, [0u8; PAGE as usize]).map_err(|e| StorageError::io(&probe, e))?;
+    let opened = DmaFile::open(&probe)
+        .await
+        .map_err(|e| from_glommio(&probe, e));
+    let _ = std::fs::remove_file(&probe);
+    opened?.close().await.map_err(|e| from_glommio(&probe, e))?;
+    PRIMED.with(|p| p.borrow_mut().push(dev));
+    Ok(())
+}
+
+/// Makes a rename or an unlink in `dir` durable.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| StorageError::io(dir, e))
+}
