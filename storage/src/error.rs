@@ -17,6 +17,8 @@ pub enum StorageError {
     },
     #[error("record of {size} bytes does not fit a {segment_size}-byte commit-log segment")]
     RecordTooLarge { size: usize, segment_size: u64 },
+    #[error("message cannot be stored: {0}")]
+    InvalidMessage(String),
     #[error("no record at commit-log offset {0}")]
     NoRecordAt(CommitLogOffset),
     #[error("corrupt {what} in {path}: {reason}")]

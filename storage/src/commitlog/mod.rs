@@ -98,6 +98,8 @@ struct Tail {
     last_sync: Instant,
     /// A write or sync failed: nothing after `durable_pos` can be trusted, so appends stop.
     failed: Option<String>,
+    /// Set while the disk is above its hard usage limit: appends are refused, nothing is lost.
+    disk_full: Option<StorageError>,
     closed: bool,
     stats: CommitLogStats,
 }
@@ -170,6 +172,7 @@ impl CommitLog {
                 unsynced: Vec::new(),
                 last_sync: Instant::now(),
                 failed: None,
+                disk_full: None,
                 closed: false,
                 stats: CommitLogStats::default(),
             }),
@@ -229,6 +232,18 @@ impl CommitLog {
         if tail.closed {
             return Err(StorageError::Closed);
         }
+        if let Some(StorageError::DiskFull {
+            path,
+            used_percent,
+            limit_percent,
+        }) = &tail.disk_full
+        {
+            return Err(StorageError::DiskFull {
+                path: path.clone(),
+                used_percent: *used_percent,
+                limit_percent: *limit_percent,
+            });
+        }
         let rolled = (tail.write_pos + len as u64) > tail.active.end();
         if rolled {
             self.roll(&mut tail);
@@ -256,7 +271,7 @@ impl CommitLog {
 
     fn has_room_for(&self, len: usize) -> bool {
         let tail = self.tail.borrow();
-        if tail.failed.is_some() || tail.closed {
+        if tail.failed.is_some() || tail.closed || tail.disk_full.is_some() {
             return true; // let append report it
         }
         let fits = (tail.write_pos + len as u64) <= tail.active.end() || tail.next.is_some();
@@ -343,6 +358,97 @@ impl CommitLog {
             return Err(StorageError::NoRecordAt(offset));
         }
         seg.read(offset.0 as u64 - seg.base().0 as u64, size).await
+    }
+
+    /// The whole record starting at `offset`, its size read from its first field. Fails unless a
+    /// valid record starts exactly there (ids from clients are not trusted).
+    pub async fn record_at(&self, offset: CommitLogOffset) -> Result<Bytes> {
+        {
+            let tail = self.tail.borrow();
+            let i = tail.cache.partition_point(|(o, _)| *o < offset);
+            if let Some((o, b)) = tail.cache.get(i) {
+                if *o == offset {
+                    return Ok(b.clone());
+                }
+            }
+        }
+        let seg = self
+            .segment_of(offset)
+            .ok_or(StorageError::NoRecordAt(offset))?;
+        let pos = (offset.0 - seg.base().0) as u64;
+        if offset + 8 > self.tail.borrow().written_pos {
+            return Err(StorageError::NoRecordAt(offset));
+        }
+        let head = seg.read(pos, 8).await?;
+        let size = i32::from_be_bytes(head[0..4].try_into().unwrap_or_default());
+        let magic = i32::from_be_bytes(head[4..8].try_into().unwrap_or_default());
+        let plausible = size > 8
+            && pos + size as u64 <= seg.size()
+            && offset + size as u64 <= self.tail.borrow().written_pos;
+        if !plausible
+            || (magic != ringmq_protocol::message::MESSAGE_MAGIC_CODE
+                && magic != ringmq_protocol::message::MESSAGE_MAGIC_CODE_V2)
+        {
+            return Err(StorageError::NoRecordAt(offset));
+        }
+        let bytes = seg.read(pos, size as usize).await?;
+        match ringmq_protocol::message::StoredMessage::decode(&bytes) {
+            Ok((m, _)) if m.commit_log_offset == offset.0 => Ok(bytes),
+            _ => Err(StorageError::NoRecordAt(offset)),
+        }
+    }
+
+    /// Refuses appends (`Some`, a [`StorageError::DiskFull`]) or accepts them again (`None`).
+    pub fn set_disk_full(&self, full: Option<StorageError>) {
+        self.tail.borrow_mut().disk_full = full;
+    }
+
+    /// The first offset still stored.
+    pub fn min_offset(&self) -> CommitLogOffset {
+        *self
+            .tail
+            .borrow()
+            .segments
+            .keys()
+            .next()
+            .expect("a log always has a segment")
+    }
+
+    /// Segments no longer written to, oldest first.
+    pub fn sealed_segments(&self) -> Vec<Rc<CommitLogSegment>> {
+        let tail = self.tail.borrow();
+        tail.segments
+            .values()
+            .filter(|s| s.end() <= tail.active.base())
+            .cloned()
+            .collect()
+    }
+
+    /// Deletes the oldest sealed segment: gone for readers at once, its space freed in steps.
+    /// Returns the new first offset, or `None` when only the active segment is left.
+    pub async fn delete_oldest_segment(&self) -> Result<Option<CommitLogOffset>> {
+        let seg = {
+            let mut tail = self.tail.borrow_mut();
+            let Some((&base, seg)) = tail.segments.iter().next() else {
+                return Ok(None);
+            };
+            if seg.end() > tail.active.base() || seg.end() > tail.written_pos {
+                return Ok(None);
+            }
+            let seg = seg.clone();
+            tail.segments.remove(&base);
+            let end = seg.end();
+            let before = tail.cache.partition_point(|(o, _)| *o < end);
+            for _ in 0..before {
+                if let Some((_, b)) = tail.cache.pop_front() {
+                    tail.cache_bytes -= b.len();
+                }
+            }
+            seg
+        };
+        log::info!("deleting commit-log segment {}", seg.path().display());
+        seg.remove().await?;
+        Ok(Some(self.min_offset()))
     }
 
     /// The segment holding `offset` (for serving a cold read with sendfile).

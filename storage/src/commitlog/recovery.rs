@@ -195,9 +195,7 @@ pub(super) async fn recover(
                 "shard {shard}: removing commit-log segment {} past the end of the log",
                 seg.path().display()
             );
-            if let Ok(seg) = Rc::try_unwrap(seg) {
-                seg.remove().await?;
-            }
+            seg.remove().await?;
         }
     }
     if report.segments_removed > 0 {

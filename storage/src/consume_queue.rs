@@ -1,0 +1,1106 @@
+//! A consume queue: the index of one (topic, queueId) that maps queue offset N to the commit-log
+//! record of the queue's Nth message. Owns the queue's directory, its files and the in-memory tail.
+//!
+//! Files are named by the 20-digit zero-padded byte offset of their first slot (queue offset * 20)
+//! and hold `entries_per_file` slots of 20 bytes, big-endian: commit-log offset (i64), record
+//! size (i32), tag hash code (i64). An all-zero slot ends the queue. A slot with size 0 and offset
+//! -1 is a hole: an entry recovery dropped while later entries of another shard stayed.
+
+use crate::error::{Result, StorageError};
+use crate::offset::{CommitLogOffset, QueueOffset};
+use std::collections::{BTreeSet, VecDeque};
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+/// Bytes per entry in a consume-queue file.
+pub const CQ_ENTRY_SIZE: usize = 20;
+const SLOT: u64 = CQ_ENTRY_SIZE as u64;
+/// Slots per read when walking a queue (20 KiB); walks start with one slot, as most stop there.
+const SCAN_CHUNK: u64 = 1024;
+
+/// Where one message of the queue lives in the commit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CqEntry {
+    pub commit_log_offset: CommitLogOffset,
+    pub size: u32,
+    pub tag_code: i64,
+}
+
+/// Stands in for a dropped entry that has entries after it, so later offsets keep their place.
+const HOLE: CqEntry = CqEntry {
+    commit_log_offset: CommitLogOffset(-1),
+    size: 0,
+    tag_code: 0,
+};
+
+impl CqEntry {
+    pub fn encode(&self, out: &mut [u8; CQ_ENTRY_SIZE]) {
+        out[..8].copy_from_slice(&self.commit_log_offset.0.to_be_bytes());
+        out[8..12].copy_from_slice(&self.size.to_be_bytes());
+        out[12..].copy_from_slice(&self.tag_code.to_be_bytes());
+    }
+
+    /// `None` for a slot that holds no entry (size 0: never written, or a hole).
+    pub fn decode(b: &[u8; CQ_ENTRY_SIZE]) -> Option<CqEntry> {
+        Some(Self::decode_slot(b)).filter(CqEntry::is_entry)
+    }
+
+    /// Where the record ends in the commit log.
+    pub fn end(&self) -> CommitLogOffset {
+        self.commit_log_offset + u64::from(self.size)
+    }
+
+    fn decode_slot(b: &[u8]) -> CqEntry {
+        let be8 = |i: usize| i64::from_be_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        CqEntry {
+            commit_log_offset: CommitLogOffset(be8(0)),
+            size: u32::from_be_bytes(b[8..12].try_into().expect("4 bytes")),
+            tag_code: be8(12),
+        }
+    }
+
+    fn is_entry(&self) -> bool {
+        self.size != 0
+    }
+}
+
+/// One queue's index. Offsets are u64 inside; the public API speaks [`QueueOffset`].
+pub struct ConsumeQueue {
+    dir: PathBuf,
+    entries_per_file: u64,
+    hot_window: usize,
+    min: u64,
+    max: u64,
+    /// Slots [max - hot.len(), max): at least the newest `hot_window` and every unflushed one.
+    hot: VecDeque<CqEntry>,
+    /// Slots below this have been written to their files.
+    flushed: u64,
+    last_end: Option<CommitLogOffset>,
+    /// The file flushes last went to, kept open; other files are opened per use, so 100,000
+    /// idle queues hold no descriptors.
+    writer: Option<(u64, File)>,
+    /// Files written since the last sync.
+    unsynced: BTreeSet<u64>,
+    /// A file was created or removed since the last sync: the directory needs syncing too.
+    dir_dirty: bool,
+}
+
+impl ConsumeQueue {
+    /// Opens the queue in `dir` (created if missing). Only the newest file is read in full; older
+    /// ones are touched only to find the first entry.
+    pub fn open(dir: &Path, entries_per_file: u64, hot_window: usize) -> Result<ConsumeQueue> {
+        assert!(entries_per_file > 0, "entries_per_file must be positive");
+        fs::create_dir_all(dir).map_err(|e| StorageError::io(dir, e))?;
+        let mut cq = ConsumeQueue {
+            dir: dir.to_path_buf(),
+            entries_per_file,
+            hot_window,
+            min: 0,
+            max: 0,
+            hot: VecDeque::new(),
+            flushed: 0,
+            last_end: None,
+            writer: None,
+            unsynced: BTreeSet::new(),
+            dir_dirty: false,
+        };
+        let files = cq.list_files()?;
+        let Some(&last) = files.last() else {
+            return Ok(cq);
+        };
+        let first_in_last = cq.load_last_file(last)?;
+        cq.min = cq.max;
+        for &file in &files {
+            let first = if file == last {
+                first_in_last
+            } else {
+                cq.first_entry_from(cq.base(file), cq.base(file + 1))?
+                    .map(|(off, _)| off)
+            };
+            if let Some(off) = first {
+                cq.min = off;
+                break;
+            }
+        }
+        // Holes at the end belong to a cut tail (they may reach back into earlier files).
+        if let Some((newest, e)) = cq.last_entry_before(cq.max, cq.min)? {
+            cq.cut_tail(newest + 1)?;
+            cq.last_end = Some(e.end());
+        }
+        Ok(cq)
+    }
+
+    /// The first available entry.
+    pub fn min_offset(&self) -> QueueOffset {
+        QueueOffset(self.min as i64)
+    }
+
+    /// The offset the next append gets.
+    pub fn max_offset(&self) -> QueueOffset {
+        QueueOffset(self.max as i64)
+    }
+
+    /// Offsets below this are in the files (not necessarily synced).
+    pub fn flushed_offset(&self) -> QueueOffset {
+        QueueOffset(self.flushed as i64)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Appends in memory; `flush` writes it out. No I/O.
+    pub fn append(&mut self, entry: CqEntry) -> QueueOffset {
+        debug_assert!(entry.is_entry(), "a size-0 entry reads back as no entry");
+        let offset = self.max;
+        self.hot.push_back(entry);
+        self.max += 1;
+        self.last_end = Some(entry.end());
+        self.trim_hot();
+        QueueOffset(offset as i64)
+    }
+
+    /// The entry at `offset`: from memory when hot, else one read of its file.
+    pub fn get(&self, offset: QueueOffset) -> Result<Option<CqEntry>> {
+        let off = match u64::try_from(offset.0) {
+            Ok(off) if off >= self.min && off < self.max => off,
+            _ => return Ok(None),
+        };
+        let e = match off.checked_sub(self.hot_start()) {
+            Some(i) => self.hot[i as usize],
+            None => self.slots(off, off + 1)?[0],
+        };
+        Ok(Some(e).filter(CqEntry::is_entry))
+    }
+
+    /// Up to `max` slots from `from`, holes left out (the offsets show the gap).
+    pub fn entries(&self, from: QueueOffset, max: usize) -> Result<Vec<(QueueOffset, CqEntry)>> {
+        let from = u64::try_from(from.0).unwrap_or(0).max(self.min);
+        let to = self.max.min(from.saturating_add(max as u64));
+        if from >= to {
+            return Ok(Vec::new());
+        }
+        let slots = self.slots(from, to)?.into_iter().zip(from..);
+        Ok(slots
+            .filter(|(e, _)| e.is_entry())
+            .map(|(e, off)| (QueueOffset(off as i64), e))
+            .collect())
+    }
+
+    /// Where the last entry's record ends: dispatch resumes there after a restart.
+    pub fn last_entry_end(&self) -> Option<CommitLogOffset> {
+        self.last_end
+    }
+
+    /// Binary search over [min, max): the first offset where `pred` is false (`pred` must hold
+    /// on a prefix). A hole takes the verdict of the next entry, which keeps the prefix intact.
+    pub fn partition_point(&self, mut pred: impl FnMut(&CqEntry) -> bool) -> Result<QueueOffset> {
+        let (mut lo, mut hi) = (self.min, self.max);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.first_entry_from(mid, hi)? {
+                Some((probe, e)) if pred(&e) => lo = probe + 1,
+                _ => hi = mid,
+            }
+        }
+        Ok(QueueOffset(lo as i64))
+    }
+
+    /// Recovery after the commit log was cut at `end`: drops the entries of `end`'s shard whose
+    /// record ends past it, in memory and on disk. Dropped entries with later entries of other
+    /// shards after them become holes; a dropped tail is cut, and max moves back to it.
+    pub fn truncate_after(&mut self, end: CommitLogOffset) -> Result<()> {
+        let shard = end.shard();
+        let mut dropped = Vec::new();
+        let mut newest_kept = None;
+        // A shard dispatches in commit-log order, so its first entry that stays ends the walk.
+        self.scan_back(self.min, self.max, |off, e| {
+            let ours = e.is_entry() && e.commit_log_offset.shard() == shard;
+            if ours && e.end() > end {
+                dropped.push(off);
+                return true;
+            }
+            if e.is_entry() {
+                newest_kept.get_or_insert(off);
+            }
+            !ours
+        })?;
+        if dropped.is_empty() {
+            return Ok(());
+        }
+        let new_max = newest_kept.map_or(self.min, |off| off + 1);
+        for off in dropped.into_iter().filter(|&off| off < new_max) {
+            self.punch_hole(off)?;
+        }
+        self.cut_tail(new_max)?;
+        self.skip_leading_holes()?;
+        self.last_end = self
+            .last_entry_before(self.max, self.min)?
+            .map(|(_, e)| e.end());
+        Ok(())
+    }
+
+    /// Writes the unflushed entries to their files (one write per file; no fsync).
+    pub fn flush(&mut self) -> Result<()> {
+        while self.flushed < self.max {
+            let file = self.file_of(self.flushed);
+            let end = self.max.min(self.base(file + 1));
+            let hot_start = self.hot_start();
+            let range = (self.flushed - hot_start) as usize..(end - hot_start) as usize;
+            let mut buf = Vec::with_capacity(range.len() * CQ_ENTRY_SIZE);
+            for e in self.hot.range(range) {
+                let mut slot = [0; CQ_ENTRY_SIZE];
+                e.encode(&mut slot);
+                buf.extend_from_slice(&slot);
+            }
+            let (path, pos) = (self.path(file), (self.flushed - self.base(file)) * SLOT);
+            self.writer(file)?
+                .write_all_at(&buf, pos)
+                .map_err(|e| StorageError::io(&path, e))?;
+            self.unsynced.insert(file);
+            self.flushed = end;
+        }
+        self.trim_hot();
+        Ok(())
+    }
+
+    /// fdatasyncs the files written since the last sync, and the directory if it changed.
+    pub fn sync(&mut self) -> Result<()> {
+        while let Some(file) = self.unsynced.pop_first() {
+            let path = self.path(file);
+            // fdatasync through any descriptor flushes the file's dirty pages.
+            let res = match &self.writer {
+                Some((i, f)) if *i == file => f.sync_data(),
+                _ => match File::open(&path) {
+                    Ok(f) => f.sync_data(),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                    Err(e) => Err(e),
+                },
+            };
+            if let Err(e) = res {
+                self.unsynced.insert(file);
+                return Err(StorageError::io(path, e));
+            }
+        }
+        if self.dir_dirty {
+            File::open(&self.dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| StorageError::io(&self.dir, e))?;
+            self.dir_dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Drops whole files from the oldest while their newest entry is of `min_commit_log`'s shard
+    /// and points before it (a shard's entries are in log order, so all of its older ones do too).
+    /// The file holding the queue's last entry always stays, so `last_entry_end` survives.
+    /// Returns the number of file spans dropped.
+    pub fn delete_before(&mut self, min_commit_log: CommitLogOffset) -> Result<usize> {
+        if self.min == self.max || self.file_of(self.min) == self.file_of(self.max - 1) {
+            return Ok(0);
+        }
+        // With everything in the files, the file of the last entry is on disk to tell a restart
+        // where the queue is, whatever is dropped before it.
+        self.flush()?;
+        let shard = min_commit_log.shard();
+        let last_file = self.file_of(self.max - 1);
+        let mut file = self.file_of(self.min);
+        let mut removed = 0;
+        while file < last_file {
+            let newest =
+                self.last_entry_before(self.base(file + 1), self.base(file).max(self.min))?;
+            let expired = newest.is_none_or(|(_, e)| {
+                e.commit_log_offset.shard() == shard && e.commit_log_offset < min_commit_log
+            });
+            if !expired {
+                break;
+            }
+            self.remove_file(file)?;
+            removed += 1;
+            file += 1;
+        }
+        if removed > 0 {
+            self.min = self.base(file);
+            while self.hot_start() < self.min {
+                self.hot.pop_front();
+            }
+            self.skip_leading_holes()?;
+        }
+        Ok(removed)
+    }
+
+    /// Moves the minimum to the first entry whose record starts at or after `min_commit_log`
+    /// (Java's `correctMinOffset`): after old commit-log segments are deleted, entries in the
+    /// first remaining file may still point at them, and readers must not be sent there.
+    pub fn correct_min_offset(&mut self, min_commit_log: CommitLogOffset) -> Result<QueueOffset> {
+        let shard = min_commit_log.shard();
+        let first_kept = self.partition_point(|e| {
+            e.commit_log_offset.shard() == shard && e.commit_log_offset < min_commit_log
+        })?;
+        let first_kept = first_kept.0 as u64;
+        if first_kept > self.min {
+            self.min = first_kept;
+            while self.hot_start() < self.min && !self.hot.is_empty() {
+                self.hot.pop_front();
+            }
+        }
+        Ok(QueueOffset(self.min as i64))
+    }
+
+    fn file_of(&self, off: u64) -> u64 {
+        off / self.entries_per_file
+    }
+
+    fn base(&self, file: u64) -> u64 {
+        file * self.entries_per_file
+    }
+
+    fn path(&self, file: u64) -> PathBuf {
+        self.dir.join(format!("{:020}", self.base(file) * SLOT))
+    }
+
+    fn hot_start(&self) -> u64 {
+        self.max - self.hot.len() as u64
+    }
+
+    fn trim_hot(&mut self) {
+        while self.hot.len() > self.hot_window && self.hot_start() < self.flushed {
+            self.hot.pop_front();
+        }
+    }
+
+    fn list_files(&self) -> Result<Vec<u64>> {
+        let span = self.entries_per_file * SLOT;
+        let mut files = Vec::new();
+        for item in fs::read_dir(&self.dir).map_err(|e| StorageError::io(&self.dir, e))? {
+            let item = item.map_err(|e| StorageError::io(&self.dir, e))?;
+            let name = item.file_name();
+            let start = name
+                .to_str()
+                .filter(|n| n.len() == 20 && n.bytes().all(|b| b.is_ascii_digit()));
+            let Some(start) = start.and_then(|n| n.parse::<u64>().ok()) else {
+                log::warn!(
+                    "ignoring {} in a consume queue directory",
+                    item.path().display()
+                );
+                continue;
+            };
+            if start % span != 0 {
+                return Err(StorageError::Corrupt {
+                    what: "consume queue file name",
+                    path: item.path(),
+                    reason: format!("{start} is not a multiple of the {span}-byte file size"),
+                });
+            }
+            files.push(start / span);
+        }
+        files.sort_unstable();
+        Ok(files)
+    }
+
+    /// Reads the newest file up to its first empty slot: sets max there, the hot window and
+    /// `flushed`, and cuts off whatever follows (a torn slot, zeros, stale bytes) so later flushes
+    /// leave nothing behind them that a restart could mistake for entries. Returns its first entry.
+    fn load_last_file(&mut self, file: u64) -> Result<Option<u64>> {
+        let path = self.path(file);
+        let io_err = |e| StorageError::io(&path, e);
+        let f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(io_err)?;
+        let len = f.metadata().map_err(io_err)?.len();
+        let mut buf = vec![0; len.min(self.entries_per_file * SLOT) as usize];
+        read_full_at(&f, &mut buf, 0).map_err(io_err)?;
+        let (mut first, mut used) = (None, 0);
+        for (i, slot) in (0u64..).zip(buf.chunks_exact(CQ_ENTRY_SIZE)) {
+            let e = CqEntry::decode_slot(slot);
+            if !e.is_entry() && e != HOLE {
+                break;
+            }
+            if e.is_entry() {
+                first.get_or_insert(self.base(file) + i);
+            }
+            used = i + 1;
+            self.hot.push_back(e);
+            if self.hot.len() > self.hot_window {
+                self.hot.pop_front();
+            }
+        }
+        self.max = self.base(file) + used;
+        self.flushed = self.max;
+        if len != used * SLOT {
+            f.set_len(used * SLOT).map_err(io_err)?;
+            self.unsynced.insert(file);
+        }
+        Ok(first)
+    }
+
+    /// Slots [from, to) as stored, holes and empty slots included: one read per file touched.
+    fn slots(&self, from: u64, to: u64) -> Result<Vec<CqEntry>> {
+        let hot_start = self.hot_start();
+        let mut out = Vec::with_capacity((to - from) as usize);
+        let mut off = from;
+        while off < to.min(hot_start) {
+            let end = to.min(hot_start).min(self.base(self.file_of(off) + 1));
+            self.read_file_slots(off, end, &mut out)?;
+            off = end;
+        }
+        if off < to {
+            out.extend(
+                self.hot
+                    .range((off - hot_start) as usize..(to - hot_start) as usize),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Slots [from, to) of one file; slots past the file's end read as empty.
+    fn read_file_slots(&self, from: u64, to: u64, out: &mut Vec<CqEntry>) -> Result<()> {
+        let file = self.file_of(from);
+        let path = self.path(file);
+        let opened;
+        let f = match &self.writer {
+            Some((i, f)) if *i == file => f,
+            _ => {
+                opened = File::open(&path).map_err(|e| StorageError::io(&path, e))?;
+                &opened
+            }
+        };
+        let mut buf = vec![0; ((to - from) * SLOT) as usize];
+        let pos = (from - self.base(file)) * SLOT;
+        let n = read_full_at(f, &mut buf, pos).map_err(|e| StorageError::io(&path, e))?;
+        buf[n / CQ_ENTRY_SIZE * CQ_ENTRY_SIZE..].fill(0);
+        out.extend(buf.chunks_exact(CQ_ENTRY_SIZE).map(CqEntry::decode_slot));
+        Ok(())
+    }
+
+    /// Visits the slots of [floor, pos) newest first, until `visit` returns false.
+    fn scan_back(
+        &self,
+        floor: u64,
+        pos: u64,
+        mut visit: impl FnMut(u64, CqEntry) -> bool,
+    ) -> Result<()> {
+        let (mut hi, mut chunk) = (pos, 1);
+        while hi > floor {
+            let lo = floor
+                .max(hi.saturating_sub(chunk))
+                .max(self.base(self.file_of(hi - 1)));
+            for (i, e) in self.slots(lo, hi)?.into_iter().enumerate().rev() {
+                if !visit(lo + i as u64, e) {
+                    return Ok(());
+                }
+            }
+            (hi, chunk) = (lo, SCAN_CHUNK);
+        }
+        Ok(())
+    }
+
+    fn last_entry_before(&self, pos: u64, floor: u64) -> Result<Option<(u64, CqEntry)>> {
+        let mut found = None;
+        self.scan_back(floor, pos, |off, e| {
+            if e.is_entry() {
+                found = Some((off, e));
+            }
+            found.is_none()
+        })?;
+        Ok(found)
+    }
+
+    /// The first slot holding an entry in [pos, limit).
+    fn first_entry_from(&self, pos: u64, limit: u64) -> Result<Option<(u64, CqEntry)>> {
+        let (mut lo, mut chunk) = (pos, 1);
+        while lo < limit {
+            let hi = limit.min(lo + chunk).min(self.base(self.file_of(lo) + 1));
+            if let Some(found) = self
+                .slots(lo, hi)?
+                .into_iter()
+                .zip(lo..)
+                .find(|(e, _)| e.is_entry())
+            {
+                return Ok(Some((found.1, found.0)));
+            }
+            (lo, chunk) = (hi, SCAN_CHUNK);
+        }
+        Ok(None)
+    }
+
+    fn skip_leading_holes(&mut self) -> Result<()> {
+        self.min = self
+            .first_entry_from(self.min, self.max)?
+            .map_or(self.max, |(off, _)| off);
+        Ok(())
+    }
+
+    fn writer(&mut self, file: u64) -> Result<&File> {
+        let f = match self.writer.take() {
+            Some((i, f)) if i == file => f,
+            _ => {
+                let path = self.path(file);
+                let io_err = |e| StorageError::io(&path, e);
+                let f = OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(&path)
+                    .map_err(io_err)?;
+                // A new file's name is durable only once its directory is synced.
+                self.dir_dirty |= f.metadata().map_err(io_err)?.len() == 0;
+                f
+            }
+        };
+        Ok(&self.writer.insert((file, f)).1)
+    }
+
+    fn punch_hole(&mut self, off: u64) -> Result<()> {
+        let hot_start = self.hot_start();
+        if off >= hot_start {
+            self.hot[(off - hot_start) as usize] = HOLE;
+        }
+        if off < self.flushed {
+            let file = self.file_of(off);
+            let (path, pos) = (self.path(file), (off - self.base(file)) * SLOT);
+            let mut slot = [0; CQ_ENTRY_SIZE];
+            HOLE.encode(&mut slot);
+            self.writer(file)?
+                .write_all_at(&slot, pos)
+                .map_err(|e| StorageError::io(&path, e))?;
+            self.unsynced.insert(file);
+        }
+        Ok(())
+    }
+
+    /// Makes `new_max` the end of the queue, in memory and on disk.
+    fn cut_tail(&mut self, new_max: u64) -> Result<()> {
+        if new_max >= self.max {
+            return Ok(());
+        }
+        let hot_start = self.hot_start();
+        self.hot
+            .truncate(new_max.saturating_sub(hot_start) as usize);
+        if self.flushed > new_max {
+            let keep = self.file_of(new_max);
+            // Up to file_of(flushed): an earlier cut may have left an empty file there.
+            for file in keep + 1..=self.file_of(self.flushed) {
+                self.remove_file(file)?;
+            }
+            // The file holding slot new_max keeps the slots before it; even when left empty it
+            // tells a restart where the queue goes on.
+            let (path, len) = (self.path(keep), (new_max - self.base(keep)) * SLOT);
+            self.writer(keep)?
+                .set_len(len)
+                .map_err(|e| StorageError::io(&path, e))?;
+            self.unsynced.insert(keep);
+            self.flushed = new_max;
+        }
+        self.max = new_max;
+        Ok(())
+    }
+
+    fn remove_file(&mut self, file: u64) -> Result<()> {
+        if matches!(&self.writer, Some((i, _)) if *i == file) {
+            self.writer = None;
+        }
+        self.unsynced.remove(&file);
+        let path = self.path(file);
+        match fs::remove_file(&path) {
+            Ok(()) => self.dir_dirty = true,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StorageError::io(path, e)),
+        }
+        Ok(())
+    }
+}
+
+/// Reads until `buf` is full or the file ends; returns the bytes read.
+fn read_full_at(f: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read_at(&mut buf[n..], pos + n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+impl fmt::Debug for ConsumeQueue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConsumeQueue")
+            .field("dir", &self.dir)
+            .field("min", &self.min)
+            .field("max", &self.max)
+            .field("flushed", &self.flushed)
+            .field("hot", &self.hot.len())
+            .field("entries_per_file", &self.entries_per_file)
+            .field("unsynced_files", &self.unsynced.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A fresh directory under the system temp dir, removed on drop.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new() -> Self {
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let dir = std::env::temp_dir().join(format!("ringmq-cq-{}-{n}", std::process::id()));
+            let _ = fs::remove_dir_all(&dir);
+            TempDir(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// Entry i of a test queue: records of 100 bytes back to back in `shard`'s log.
+    fn entry(shard: u32, i: u64) -> CqEntry {
+        let commit_log_offset = CommitLogOffset::new(shard, i * 100);
+        CqEntry {
+            commit_log_offset,
+            size: 100,
+            tag_code: i as i64 - 3,
+        }
+    }
+
+    /// Entries [from, to) of shard 0 at their offsets.
+    fn run(from: u64, to: u64) -> Vec<(QueueOffset, CqEntry)> {
+        (from..to)
+            .map(|i| (QueueOffset(i as i64), entry(0, i)))
+            .collect()
+    }
+
+    /// A queue in `tmp` with `n` flushed entries of shard 0, four to a file.
+    fn filled(tmp: &TempDir, hot: usize, n: u64) -> ConsumeQueue {
+        let mut cq = ConsumeQueue::open(&tmp.0, 4, hot).unwrap();
+        for i in 0..n {
+            assert_eq!(cq.append(entry(0, i)), QueueOffset(i as i64));
+        }
+        cq.flush().unwrap();
+        cq
+    }
+
+    fn all(cq: &ConsumeQueue) -> Vec<(QueueOffset, CqEntry)> {
+        cq.entries(cq.min_offset(), usize::MAX).unwrap()
+    }
+
+    fn offsets(cq: &ConsumeQueue) -> Vec<i64> {
+        all(cq).iter().map(|(o, _)| o.0).collect()
+    }
+
+    fn bounds(cq: &ConsumeQueue) -> (i64, i64) {
+        (cq.min_offset().0, cq.max_offset().0)
+    }
+
+    fn file_len(tmp: &TempDir, first_slot: u64) -> Option<u64> {
+        let path = tmp.0.join(format!("{:020}", first_slot * SLOT));
+        fs::metadata(path).ok().map(|m| m.len())
+    }
+
+    #[test]
+    fn entry_layout_is_big_endian_offset_size_tag() {
+        let e = CqEntry {
+            commit_log_offset: CommitLogOffset(0x0102),
+            size: 0x0304,
+            tag_code: -2,
+        };
+        let mut b = [0; CQ_ENTRY_SIZE];
+        e.encode(&mut b);
+        assert_eq!(
+            b,
+            [0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 3, 4, 255, 255, 255, 255, 255, 255, 255, 254]
+        );
+        assert_eq!(
+            (CqEntry::decode(&b), e.end()),
+            (Some(e), CommitLogOffset(0x0406))
+        );
+        assert_eq!(CqEntry::decode(&[0; CQ_ENTRY_SIZE]), None);
+        HOLE.encode(&mut b);
+        assert_eq!(CqEntry::decode(&b), None);
+    }
+
+    #[test]
+    fn append_get_entries_across_files_and_reopen() {
+        let tmp = TempDir::new();
+        let mut cq = ConsumeQueue::open(&tmp.0, 4, 16).unwrap();
+        assert_eq!((bounds(&cq), cq.last_entry_end()), ((0, 0), None));
+        for i in 0..10 {
+            assert_eq!(cq.append(entry(0, i)), QueueOffset(i as i64));
+        }
+        assert_eq!(cq.get(QueueOffset(7)).unwrap(), Some(entry(0, 7)));
+        assert_eq!(cq.get(QueueOffset(10)).unwrap(), None);
+        assert_eq!(cq.get(QueueOffset(-1)).unwrap(), None);
+        assert_eq!(cq.entries(QueueOffset(2), 5).unwrap(), run(2, 7));
+        assert_eq!(cq.entries(QueueOffset(8), 100).unwrap(), run(8, 10));
+        cq.flush().unwrap();
+        cq.sync().unwrap();
+        assert_eq!(
+            [0, 4, 8].map(|s| file_len(&tmp, s)),
+            [Some(80), Some(80), Some(40)]
+        );
+        cq.append(entry(0, 10));
+        drop(cq);
+
+        // The unflushed entry is gone; with no hot window every read goes to the files.
+        for hot in [0, 16] {
+            let cq = ConsumeQueue::open(&tmp.0, 4, hot).unwrap();
+            assert_eq!((bounds(&cq), all(&cq)), ((0, 10), run(0, 10)));
+            assert_eq!(cq.entries(QueueOffset(3), 6).unwrap(), run(3, 9));
+            assert_eq!(cq.last_entry_end(), Some(CommitLogOffset::new(0, 1000)));
+        }
+        assert!(matches!(
+            ConsumeQueue::open(&tmp.0, 3, 0),
+            Err(StorageError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn hot_window_keeps_unflushed_and_newest_only() {
+        let tmp = TempDir::new();
+        let mut cq = filled(&tmp, 2, 9);
+        assert_eq!(cq.hot.len(), 2);
+        for i in 9..12 {
+            cq.append(entry(0, i));
+        }
+        assert_eq!(cq.hot.len(), 3, "the unflushed ones cover the newest two");
+        for i in 0..12 {
+            assert_eq!(cq.get(QueueOffset(i as i64)).unwrap(), Some(entry(0, i)));
+        }
+        assert_eq!(all(&cq), run(0, 12));
+        cq.flush().unwrap();
+        assert_eq!(
+            (
+                cq.hot.len(),
+                ConsumeQueue::open(&tmp.0, 4, 2).unwrap().hot.len()
+            ),
+            (2, 2)
+        );
+    }
+
+    #[test]
+    fn truncate_after_keeps_entries_ending_at_the_cut() {
+        let tmp = TempDir::new();
+        let mut cq = filled(&tmp, 2, 10);
+        cq.append(entry(0, 10));
+        cq.truncate_after(CommitLogOffset::new(0, 1050)).unwrap();
+        assert_eq!(bounds(&cq), (0, 10), "entry 10 ends at 1100");
+        cq.truncate_after(CommitLogOffset::new(1, 0)).unwrap();
+        assert_eq!(bounds(&cq), (0, 10), "other shards are not compared");
+        cq.truncate_after(CommitLogOffset::new(0, 700)).unwrap();
+        assert_eq!(
+            (bounds(&cq), cq.last_entry_end()),
+            ((0, 7), Some(CommitLogOffset::new(0, 700)))
+        );
+        assert_eq!(cq.get(QueueOffset(7)).unwrap(), None);
+        assert_eq!(
+            [0, 4, 8].map(|s| file_len(&tmp, s)),
+            [Some(80), Some(60), None]
+        );
+        let mut cq = ConsumeQueue::open(&tmp.0, 4, 2).unwrap();
+        assert_eq!((bounds(&cq), all(&cq)), ((0, 7), run(0, 7)));
+        assert_eq!(cq.append(entry(0, 7)), QueueOffset(7));
+
+        // A cut at a file boundary leaves the next file empty; one before everything empties it.
+        cq.append(entry(0, 8));
+        cq.flush().unwrap();
+        cq.truncate_after(CommitLogOffset::new(0, 800)).unwrap();
+        assert_eq!(file_len(&tmp, 8), Some(0));
+        assert_eq!(bounds(&ConsumeQueue::open(&tmp.0, 4, 2).unwrap()), (0, 8));
+        cq.truncate_after(CommitLogOffset::new(0, 0)).unwrap();
+        assert_eq!((bounds(&cq), cq.last_entry_end()), ((0, 0), None));
+        assert_eq!(bounds(&ConsumeQueue::open(&tmp.0, 4, 2).unwrap()), (0, 0));
+    }
+
+    #[test]
+    fn truncate_after_leaves_other_shards_in_place() {
+        let tmp = TempDir::new();
+        let mut cq = ConsumeQueue::open(&tmp.0, 4, 1).unwrap();
+        for i in 0..3 {
+            cq.append(entry(0, i));
+            cq.append(entry(1, i));
+        }
+        cq.flush().unwrap();
+        cq.truncate_after(entry(0, 1).end()).unwrap();
+        assert_eq!(
+            (bounds(&cq), offsets(&cq)),
+            ((0, 6), vec![0, 1, 2, 3, 5]),
+            "4 is a hole"
+        );
+        assert_eq!(cq.get(QueueOffset(4)).unwrap(), None);
+        let pp = |cq: &ConsumeQueue, tag| cq.partition_point(|e| e.tag_code < tag).unwrap().0;
+        assert_eq!(
+            [-2, -1, 0].map(|tag| pp(&cq, tag)),
+            [2, 4, 6],
+            "the hole sides with 5"
+        );
+        let mut cq = ConsumeQueue::open(&tmp.0, 4, 1).unwrap();
+        assert_eq!((bounds(&cq), offsets(&cq)), ((0, 6), vec![0, 1, 2, 3, 5]));
+
+        // Dropping all of shard 1 ends the queue after shard 0's last entry.
+        cq.truncate_after(CommitLogOffset::new(1, 0)).unwrap();
+        assert_eq!((bounds(&cq), offsets(&cq)), ((0, 3), vec![0, 2]));
+        assert_eq!(cq.last_entry_end(), Some(entry(0, 1).end()));
+        let cq = ConsumeQueue::open(&tmp.0, 4, 1).unwrap();
+        assert_eq!((bounds(&cq), offsets(&cq)), ((0, 3), vec![0, 2]));
+    }
+
+    #[test]
+    fn delete_before_drops_whole_files_only() {
+        let tmp = TempDir::new();
+        let mut cq = filled(&tmp, 2, 10);
+        assert_eq!(
+            cq.delete_before(CommitLogOffset::new(1, 1 << 40)).unwrap(),
+            0,
+            "other shard"
+        );
+        assert_eq!(
+            cq.delete_before(CommitLogOffset::new(0, 500)).unwrap(),
+            1,
+            "file 1 has 400.."
+        );
+        assert_eq!((bounds(&cq), file_len(&tmp, 0)), ((4, 10), None));
+        assert_eq!(cq.get(QueueOffset(3)).unwrap(), None);
+        assert_eq!(cq.entries(QueueOffset(0), 3).unwrap(), run(4, 7));
+        let mut cq = ConsumeQueue::open(&tmp.0, 4, 2).unwrap();
+        assert_eq!(bounds(&cq), (4, 10));
+
+        // The file with the last entry stays; offsets go on counting.
+        assert_eq!(
+            cq.delete_before(CommitLogOffset::new(0, 1 << 40)).unwrap(),
+            1
+        );
+        assert_eq!(
+            (bounds(&cq), cq.last_entry_end()),
+            ((8, 10), Some(CommitLogOffset::new(0, 1000)))
+        );
+        assert_eq!(cq.append(entry(0, 10)), QueueOffset(10));
+        cq.flush().unwrap();
+        assert_eq!(bounds(&ConsumeQueue::open(&tmp.0, 4, 2).unwrap()), (8, 11));
+    }
+
+    #[test]
+    fn torn_last_file_ignores_the_partial_entry() {
+        let tmp = TempDir::new();
+        drop(filled(&tmp, 2, 6));
+        let path = tmp.0.join(format!("{:020}", 4 * SLOT));
+        let mut bytes = fs::read(&path).unwrap();
+        bytes.extend_from_slice(&[7; 13]);
+        fs::write(&path, &bytes).unwrap();
+        let mut cq = ConsumeQueue::open(&tmp.0, 4, 2).unwrap();
+        assert_eq!((bounds(&cq), all(&cq)), ((0, 6), run(0, 6)));
+        cq.append(entry(0, 6));
+        cq.flush().unwrap();
+        assert_eq!(all(&ConsumeQueue::open(&tmp.0, 4, 2).unwrap()), run(0, 7));
+    }
+
+    /// `bool`: shard 3 instead of 2; `u8`: a fraction (of 256) of that shard's log.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Append(bool, u32),
+        Flush,
+        Sync,
+        Reopen,
+        Truncate(bool, u8),
+        Delete(bool, u8),
+        Read(u8, u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let other = || prop::bool::weighted(0.25);
+        prop_oneof![
+            8 => (other(), 1u32..500).prop_map(|(o, n)| Op::Append(o, n)),
+            2 => Just(Op::Flush),
+            1 => Just(Op::Sync),
+            1 => Just(Op::Reopen),
+            1 => (other(), any::<u8>()).prop_map(|(o, at)| Op::Truncate(o, at)),
+            1 => (other(), 128u8..).prop_map(|(o, at)| Op::Delete(o, at)),
+            2 => (any::<u8>(), any::<u8>()).prop_map(|(a, b)| Op::Read(a, b)),
+        ]
+    }
+
+    /// Every offset ever assigned (None: a hole), the first available one and the flushed count.
+    struct Model {
+        slots: Vec<Option<CqEntry>>,
+        min: usize,
+        flushed: usize,
+    }
+
+    impl Model {
+        fn first_from(&self, i: usize) -> usize {
+            (i..self.slots.len())
+                .find(|&i| self.slots[i].is_some())
+                .unwrap_or(self.slots.len())
+        }
+
+        fn newest(&self, from: usize, to: usize) -> Option<CqEntry> {
+            self.slots[from.min(to)..to]
+                .iter()
+                .rev()
+                .flatten()
+                .next()
+                .copied()
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn behaves_like_a_vec(
+            ops in prop::collection::vec(op(), 1..80),
+            per_file in 1usize..6,
+            hot in 0usize..5,
+        ) {
+            check(ops, per_file, hot)?;
+        }
+    }
+
+    /// Applies `ops` to a queue and to the model, comparing everything after each step.
+    fn check(ops: Vec<Op>, per_file: usize, hot: usize) -> std::result::Result<(), TestCaseError> {
+        let tmp = TempDir::new();
+        let mut cq = ConsumeQueue::open(&tmp.0, per_file as u64, hot).unwrap();
+        let mut m = Model {
+            slots: Vec::new(),
+            min: 0,
+            flushed: 0,
+        };
+        let (mut log_end, mut seq) = ([0u64; 2], 0);
+        for op in ops {
+            match op {
+                Op::Append(other, size) => {
+                    let (shard, pos) = (u32::from(other) + 2, &mut log_end[usize::from(other)]);
+                    let e = CqEntry {
+                        commit_log_offset: CommitLogOffset::new(shard, *pos),
+                        size,
+                        tag_code: seq,
+                    };
+                    prop_assert_eq!(cq.append(e), QueueOffset(m.slots.len() as i64));
+                    m.slots.push(Some(e));
+                    (*pos, seq) = (*pos + u64::from(size), seq + 1);
+                }
+                Op::Flush => {
+                    cq.flush().unwrap();
+                    m.flushed = m.slots.len();
+                }
+                Op::Sync => cq.sync().unwrap(),
+                Op::Reopen => {
+                    drop(cq);
+                    cq = ConsumeQueue::open(&tmp.0, per_file as u64, hot).unwrap();
+                    m.slots.truncate(m.flushed);
+                    let max = cq.max_offset().0 as usize;
+                    match m
+                        .slots
+                        .get(m.min..)
+                        .unwrap_or_default()
+                        .iter()
+                        .rposition(Option::is_some)
+                    {
+                        Some(newest) => {
+                            prop_assert_eq!(max, m.min + newest + 1, "trailing holes are cut")
+                        }
+                        // Where a queue of holes ends depends on which files they are in.
+                        None => prop_assert!(
+                            max <= m.flushed && m.slots[max..].iter().all(Option::is_none)
+                        ),
+                    }
+                    m.slots.truncate(max);
+                    (m.flushed, m.min) = (max, m.first_from(m.min));
+                }
+                Op::Truncate(other, at) => {
+                    let (shard, pos) = (u32::from(other) + 2, &mut log_end[usize::from(other)]);
+                    *pos = *pos * u64::from(at) / 256;
+                    let cut = CommitLogOffset::new(shard, *pos);
+                    cq.truncate_after(cut).unwrap();
+                    for slot in &mut m.slots[m.min..] {
+                        if slot
+                            .is_some_and(|e| e.commit_log_offset.shard() == shard && e.end() > cut)
+                        {
+                            *slot = None;
+                        }
+                    }
+                    while m.slots.len() > m.min && m.slots.last() == Some(&None) {
+                        m.slots.pop();
+                    }
+                    (m.min, m.flushed) = (m.first_from(m.min), m.flushed.min(m.slots.len()));
+                }
+                Op::Delete(other, at) => {
+                    let shard = u32::from(other) + 2;
+                    let cut = CommitLogOffset::new(
+                        shard,
+                        log_end[usize::from(other)] * u64::from(at) / 256,
+                    );
+                    let removed = cq.delete_before(cut).unwrap();
+                    let (first, mut file) = (m.min / per_file, m.min / per_file);
+                    let last_file = m.slots.len().saturating_sub(1) / per_file;
+                    if m.min < m.slots.len() && file < last_file {
+                        m.flushed = m.slots.len(); // flushed before dropping anything
+                    }
+                    while m.min < m.slots.len() && file < last_file {
+                        let newest = m.newest((file * per_file).max(m.min), (file + 1) * per_file);
+                        if newest.is_some_and(|e| {
+                            e.commit_log_offset.shard() != shard || e.commit_log_offset >= cut
+                        }) {
+                            break;
+                        }
+                        file += 1;
+                    }
+                    prop_assert_eq!(removed, file - first);
+                    if removed > 0 {
+                        m.min = m.first_from(file * per_file);
+                    }
+                }
+                Op::Read(from, n) => {
+                    let got = cq
+                        .entries(QueueOffset(i64::from(from) % 70), n.into())
+                        .unwrap();
+                    let from = (usize::from(from) % 70).max(m.min);
+                    let want: Vec<_> = (from..m.slots.len().min(from + usize::from(n)))
+                        .filter_map(|i| m.slots[i].map(|e| (QueueOffset(i as i64), e)))
+                        .collect();
+                    prop_assert_eq!(got, want);
+                }
+            }
+            prop_assert_eq!(bounds(&cq), (m.min as i64, m.slots.len() as i64));
+            prop_assert_eq!(
+                cq.last_entry_end(),
+                m.newest(m.min, m.slots.len()).map(|e| e.end())
+            );
+            for i in 0..m.slots.len() + 2 {
+                let want = if i < m.min {
+                    None
+                } else {
+                    m.slots.get(i).copied().flatten()
+                };
+                prop_assert_eq!(cq.get(QueueOffset(i as i64)).unwrap(), want);
+            }
+            // Holes side with the entry after them.
+            let k = seq / 2;
+            let mut want = (m.min..m.slots.len())
+                .find(|&i| m.slots[i].is_some_and(|e| e.tag_code >= k))
+                .unwrap_or(m.slots.len());
+            while want > m.min && m.slots[want - 1].is_none() {
+                want -= 1;
+            }
+            prop_assert_eq!(
+                cq.partition_point(|e| e.tag_code < k).unwrap(),
+                QueueOffset(want as i64)
+            );
+        }
+        Ok(())
+    }
+}

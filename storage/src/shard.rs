@@ -1,0 +1,686 @@
+//! A shard: one commit log and the consume queues of the (topic, queue) pairs it owns.
+//!
+//! One executor owns a shard and calls it directly; nothing here is shared across threads. A put
+//! encodes the record, appends it and indexes it in the queue's consume queue in one synchronous
+//! step, so queue offsets always follow commit-log order; under SYNC_FLUSH it then waits for the
+//! group commit that covers it. Reads filter by tag code on the consume queue before touching
+//! the log, and hand back records as shared memory (tail cache) or file ranges (cold data).
+
+use crate::checkpoint::{Checkpoint, CheckpointFile};
+use crate::commitlog::{
+    CommitLog, CommitLogConfig, CommitLogSegment, FlushDiskType, RecoveryReport,
+};
+use crate::consume_queue::{ConsumeQueue, CqEntry};
+use crate::error::{Result, StorageError};
+use crate::offset::{CommitLogOffset, QueueOffset};
+use bytes::{Bytes, BytesMut};
+use ringmq_protocol::message::{body_crc, StoredMessage};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// When commit-log segments are deleted and when appends stop (Java's `fileReservedTime`,
+/// `deleteWhen`, `diskMaxUsedSpaceRatio` and the forced-clean and warning ratios).
+#[derive(Debug, Clone)]
+pub struct RetentionPolicy {
+    /// Segments last written longer ago than this are expired (72 h).
+    pub file_reserved_time: Duration,
+    /// Local hours of the day at which expired segments are deleted (`deleteWhen=04`).
+    pub delete_when: Vec<u8>,
+    /// At or above this disk use (percent), expired segments go at once, whatever the hour (75).
+    pub disk_max_used_space_ratio: u32,
+    /// At or above this, the oldest segments go even if not expired (85).
+    pub disk_clean_forcibly_ratio: u32,
+    /// At or above this, appends are refused with a disk-full error (90).
+    pub disk_refuse_ratio: u32,
+    /// How often the policy is applied.
+    pub check_interval: Duration,
+}
+
+impl Default for RetentionPolicy {
+    fn default() -> Self {
+        Self {
+            file_reserved_time: Duration::from_secs(72 * 3600),
+            delete_when: vec![4],
+            disk_max_used_space_ratio: 75,
+            disk_clean_forcibly_ratio: 85,
+            disk_refuse_ratio: 90,
+            check_interval: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ShardConfig {
+    pub commit_log: CommitLogConfig,
+    /// Entries per consume-queue file (Java's `mappedFileSizeConsumeQueue` / 20: 300,000).
+    pub cq_entries_per_file: u64,
+    /// Recent consume-queue entries kept in memory per queue.
+    pub cq_hot_window: usize,
+    /// How often consume queues are written out and a checkpoint taken.
+    pub checkpoint_interval: Duration,
+    /// The broker's address, stored in every record (it becomes part of the message id).
+    pub store_host: SocketAddr,
+    pub retention: RetentionPolicy,
+}
+
+impl Default for ShardConfig {
+    fn default() -> Self {
+        Self {
+            commit_log: CommitLogConfig::default(),
+            cq_entries_per_file: 300_000,
+            cq_hot_window: 1024,
+            checkpoint_interval: Duration::from_secs(1),
+            store_host: "127.0.0.1:10911".parse().expect("valid address"),
+            retention: RetentionPolicy::default(),
+        }
+    }
+}
+
+/// A message as the broker hands it to the store.
+#[derive(Debug, Clone)]
+pub struct MessageToStore {
+    pub topic: String,
+    pub queue_id: i32,
+    pub body: Bytes,
+    /// The property string (`name\x01value\x02...`).
+    pub properties: String,
+    pub flag: i32,
+    pub sys_flag: i32,
+    pub born_timestamp: i64,
+    pub born_host: SocketAddr,
+    pub reconsume_times: i32,
+    pub prepared_transaction_offset: i64,
+    /// Hash code of the message's tag, for filtering on the consume queue.
+    pub tag_code: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PutResult {
+    pub offset: CommitLogOffset,
+    pub size: u32,
+    pub queue_offset: QueueOffset,
+    pub store_timestamp: i64,
+}
+
+/// A stored record handed to a reader.
+#[derive(Debug, Clone)]
+pub enum RecordRef {
+    /// Recent data, shared with the tail cache (send with writev, no copy).
+    Memory(Bytes),
+    /// Data only on disk: send this range of the segment with sendfile.
+    File {
+        segment: Rc<CommitLogSegment>,
+        pos: u64,
+        len: usize,
+    },
+}
+
+impl RecordRef {
+    pub fn len(&self) -> usize {
+        match self {
+            RecordRef::Memory(b) => b.len(),
+            RecordRef::File { len, .. } => *len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes, reading them from disk if needed (tests, small admin reads).
+    pub async fn bytes(&self) -> Result<Bytes> {
+        match self {
+            RecordRef::Memory(b) => Ok(b.clone()),
+            RecordRef::File { segment, pos, len } => segment.read(*pos, *len).await,
+        }
+    }
+}
+
+/// Why a read returned what it did (Java's `GetMessageStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadStatus {
+    Found,
+    /// The queue has no message at or after the offset yet (a long poll may wait).
+    NoNewMessage,
+    /// The offset equals the max offset of an empty queue, or is one past the end.
+    OffsetOverflowOne,
+    /// The offset is beyond the end.
+    OffsetOverflowBadly,
+    /// The offset is before the first retained message.
+    OffsetTooSmall,
+    /// Messages exist but none matched the filter.
+    NoMatchedMessage,
+    /// The queue does not exist on this shard.
+    NoMatchedLogicQueue,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReadResult {
+    pub status: ReadStatus,
+    pub records: Vec<RecordRef>,
+    /// Where the next read should start.
+    pub next_offset: QueueOffset,
+    pub min_offset: QueueOffset,
+    pub max_offset: QueueOffset,
+}
+
+type QueueKey = (String, i32);
+
+pub struct Shard {
+    id: u32,
+    dir: PathBuf,
+    config: ShardConfig,
+    commit_log: Rc<CommitLog>,
+    queues: RefCell<HashMap<QueueKey, ConsumeQueue>>,
+    checkpoint: RefCell<CheckpointFile>,
+}
+
+fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Shard {
+    /// Opens shard `id` under `dir` (`<dir>/commitlog`, `<dir>/consumequeue`, `<dir>/checkpoint`),
+    /// recovering it, and starts its checkpoint task on the current executor.
+    pub async fn open(
+        id: u32,
+        dir: &Path,
+        config: ShardConfig,
+    ) -> Result<(Rc<Shard>, RecoveryReport)> {
+        std::fs::create_dir_all(dir).map_err(|e| StorageError::io(dir, e))?;
+        let (checkpoint_file, checkpoint) = CheckpointFile::open(dir)?;
+        let mut queues = load_queues(&dir.join("consumequeue"), &config)?;
+        let scan_from = checkpoint.map(|c| c.dispatched.min(c.commit_log_durable));
+        let cq_root = dir.join("consumequeue");
+        let mut dispatch_error = None;
+        let (commit_log, report) = CommitLog::open(
+            id,
+            &dir.join("commitlog"),
+            config.commit_log.clone(),
+            scan_from,
+            |r| {
+                if dispatch_error.is_some() {
+                    return;
+                }
+                let key = (r.message.topic.clone(), r.message.queue_id);
+                let cq = match queues.entry(key) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        match ConsumeQueue::open(
+                            &queue_dir(&cq_root, &r.message.topic, r.message.queue_id),
+                            config.cq_entries_per_file,
+                            config.cq_hot_window,
+                        ) {
+                            Ok(cq) => v.insert(cq),
+                            Err(e) => {
+                                dispatch_error = Some(e);
+                                return;
+                            }
+                        }
+                    }
+                };
+                // Entries already persisted before the crash are kept; the rest are rebuilt.
+                if cq.last_entry_end().is_some_and(|end| end > r.offset) {
+                    return;
+                }
+                let expected = cq.max_offset().0;
+                if r.message.queue_offset != expected {
+                    log::warn!(
+                        "shard {id}: record at {} has queue offset {} but {}/{} expects {expected}",
+                        r.offset,
+                        r.message.queue_offset,
+                        r.message.topic,
+                        r.message.queue_id
+                    );
+                }
+                cq.append(CqEntry {
+                    commit_log_offset: r.offset,
+                    size: r.size,
+                    tag_code: tag_code_of(&r.message),
+                });
+            },
+        )
+        .await?;
+        if let Some(e) = dispatch_error {
+            return Err(e);
+        }
+        // Entries pointing past the recovered end belong to records that did not survive, and
+        // entries before the first segment to records retention already deleted.
+        let log_start = commit_log.min_offset();
+        for cq in queues.values_mut() {
+            cq.truncate_after(report.end)?;
+            cq.correct_min_offset(log_start)?;
+        }
+        let shard = Rc::new(Shard {
+            id,
+            dir: dir.to_owned(),
+            config,
+            commit_log,
+            queues: RefCell::new(queues),
+            checkpoint: RefCell::new(checkpoint_file),
+        });
+        shard.write_checkpoint(false).await?;
+        glommio::spawn_local(checkpoint_loop(Rc::downgrade(&shard))).detach();
+        glommio::spawn_local(retention_loop(Rc::downgrade(&shard))).detach();
+        log::info!(
+            "shard {id}: recovered to {} ({} records scanned in {:?}{})",
+            report.end,
+            report.records,
+            report.elapsed,
+            report
+                .cut
+                .as_ref()
+                .map(|(o, why)| format!(", cut at {o}: {why}"))
+                .unwrap_or_default()
+        );
+        Ok((shard, report))
+    }
+
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    pub fn commit_log(&self) -> &Rc<CommitLog> {
+        &self.commit_log
+    }
+
+    /// Stores one message; under SYNC_FLUSH returns once it is durable.
+    pub async fn put(&self, msg: MessageToStore) -> Result<PutResult> {
+        let store_timestamp = now_millis();
+        let mut record = StoredMessage {
+            body_crc: body_crc(&msg.body),
+            queue_id: msg.queue_id,
+            flag: msg.flag,
+            queue_offset: 0,
+            commit_log_offset: 0,
+            sys_flag: msg.sys_flag,
+            born_timestamp: msg.born_timestamp,
+            born_host: msg.born_host,
+            store_timestamp,
+            store_host: self.config.store_host,
+            reconsume_times: msg.reconsume_times,
+            prepared_transaction_offset: msg.prepared_transaction_offset,
+            body: msg.body,
+            topic: msg.topic,
+            properties: msg.properties,
+        };
+        let len = record
+            .encoded_len()
+            .map_err(|e| StorageError::InvalidMessage(e.to_string()))?;
+        let key = (record.topic.clone(), record.queue_id);
+        self.ensure_queue(&key)?;
+        let (offset, queue_offset) = self
+            .commit_log
+            .append(len, |offset| {
+                let mut queues = self.queues.borrow_mut();
+                let cq = queues.get_mut(&key).expect("queue opened above");
+                record.commit_log_offset = offset.0;
+                record.queue_offset = cq.max_offset().0;
+                let mut out = BytesMut::with_capacity(len);
+                record
+                    .encode(&mut out)
+                    .expect("length checked by encoded_len");
+                let tag_code = tag_code_of(&record);
+                let q = cq.append(CqEntry {
+                    commit_log_offset: offset,
+                    size: len as u32,
+                    tag_code,
+                });
+                (out.freeze(), q)
+            })
+            .await?;
+        if self.config.commit_log.flush_disk_type == FlushDiskType::SyncFlush {
+            self.commit_log.wait_durable(offset + len as u64).await?;
+        }
+        Ok(PutResult {
+            offset,
+            size: len as u32,
+            queue_offset,
+            store_timestamp,
+        })
+    }
+
+    fn ensure_queue(&self, key: &QueueKey) -> Result<()> {
+        if self.queues.borrow().contains_key(key) {
+            return Ok(());
+        }
+        let dir = queue_dir(&self.dir.join("consumequeue"), &key.0, key.1);
+        let cq = ConsumeQueue::open(
+            &dir,
+            self.config.cq_entries_per_file,
+            self.config.cq_hot_window,
+        )?;
+        self.queues.borrow_mut().insert(key.clone(), cq);
+        Ok(())
+    }
+
+    /// Reads up to `max_msgs` messages (and about `max_bytes`) of a queue from `from`, keeping
+    /// those whose tag code passes `filter`.
+    pub fn read(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        from: QueueOffset,
+        max_msgs: usize,
+        max_bytes: usize,
+        filter: impl Fn(i64) -> bool,
+    ) -> Result<ReadResult> {
+        let queues = self.queues.borrow();
+        let Some(cq) = queues.get(&(topic.to_owned(), queue_id)) else {
+            return Ok(ReadResult {
+                status: ReadStatus::NoMatchedLogicQueue,
+                records: Vec::new(),
+                next_offset: QueueOffset(0),
+                min_offset: QueueOffset(0),
+                max_offset: QueueOffset(0),
+            });
+        };
+        let (min, max) = (cq.min_offset(), cq.max_offset());
+        let result = |status, records, next| ReadResult {
+            status,
+            records,
+            next_offset: next,
+            min_offset: min,
+            max_offset: max,
+        };
+        if max.0 == 0 {
+            return Ok(result(ReadStatus::NoNewMessage, Vec::new(), QueueOffset(0)));
+        }
+        if from < min {
+            return Ok(result(ReadStatus::OffsetTooSmall, Vec::new(), min));
+        }
+        if from == max {
+            return Ok(result(ReadStatus::OffsetOverflowOne, Vec::new(), from));
+        }
+        if from > max {
+            return Ok(result(ReadStatus::OffsetOverflowBadly, Vec::new(), max));
+        }
+        let mut records = Vec::new();
+        let mut bytes = 0;
+        let mut next = from;
+        // Scan a bounded number of entries so a filter matching nothing cannot make one pull
+        // walk a whole queue.
+        let scan = max_msgs.max(1) * 16;
+        for (offset, entry) in cq.entries(from, scan)? {
+            if records.len() >= max_msgs
+                || (bytes + entry.size as usize > max_bytes && !records.is_empty())
+            {
+                break;
+            }
+            next = QueueOffset(offset.0 + 1);
+            if !filter(entry.tag_code) {
+                continue;
+            }
+            records.push(self.locate(entry)?);
+            bytes += entry.size as usize;
+        }
+        let status = if records.is_empty() {
+            ReadStatus::NoMatchedMessage
+        } else {
+            ReadStatus::Found
+        };
+        Ok(result(status, records, next))
+    }
+
+    /// Where a consume-queue entry's record is: in memory or on disk.
+    fn locate(&self, entry: CqEntry) -> Result<RecordRef> {
+        let size = entry.size as usize;
+        if let Some(b) = self.commit_log.cached(entry.commit_log_offset, size) {
+            return Ok(RecordRef::Memory(b));
+        }
+        let segment = self
+            .commit_log
+            .segment_of(entry.commit_log_offset)
+            .ok_or(StorageError::NoRecordAt(entry.commit_log_offset))?;
+        let pos = (entry.commit_log_offset.0 - segment.base().0) as u64;
+        Ok(RecordRef::File {
+            segment,
+            pos,
+            len: size,
+        })
+    }
+
+    /// The message at a commit-log offset (VIEW_MESSAGE_BY_ID, consumer send-back).
+    pub async fn read_at(&self, offset: CommitLogOffset) -> Result<StoredMessage> {
+        let bytes = self.commit_log.record_at(offset).await?;
+        let (msg, _) =
+            StoredMessage::decode(&bytes).map_err(|_| StorageError::NoRecordAt(offset))?;
+        Ok(msg)
+    }
+
+    pub fn min_offset(&self, topic: &str, queue_id: i32) -> QueueOffset {
+        self.queues
+            .borrow()
+            .get(&(topic.to_owned(), queue_id))
+            .map_or(QueueOffset(0), ConsumeQueue::min_offset)
+    }
+
+    pub fn max_offset(&self, topic: &str, queue_id: i32) -> QueueOffset {
+        self.queues
+            .borrow()
+            .get(&(topic.to_owned(), queue_id))
+            .map_or(QueueOffset(0), ConsumeQueue::max_offset)
+    }
+
+    /// The store time of the message at `offset` of a queue.
+    pub async fn store_time_at(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        offset: QueueOffset,
+    ) -> Result<Option<i64>> {
+        let entry = self
+            .queues
+            .borrow()
+            .get(&(topic.to_owned(), queue_id))
+            .map(|cq| cq.get(offset))
+            .transpose()?
+            .flatten();
+        let Some(entry) = entry else { return Ok(None) };
+        let bytes = self.locate(entry)?.bytes().await?;
+        Ok(StoredMessage::decode(&bytes)
+            .ok()
+            .map(|(m, _)| m.store_timestamp))
+    }
+
+    /// The first queue offset whose message was stored at or after `timestamp` (ms); the max
+    /// offset if none was (SEARCH_OFFSET_BY_TIMESTAMP).
+    pub async fn search_offset_by_timestamp(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        timestamp: i64,
+    ) -> Result<QueueOffset> {
+        let (mut lo, mut hi) = (
+            self.min_offset(topic, queue_id).0,
+            self.max_offset(topic, queue_id).0,
+        );
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self
+                .store_time_at(topic, queue_id, QueueOffset(mid))
+                .await?
+            {
+                Some(t) if t < timestamp => lo = mid + 1,
+                _ => hi = mid,
+            }
+        }
+        Ok(QueueOffset(lo))
+    }
+
+    /// Applies the retention policy once at `now`: refuses or re-allows appends by disk use, and
+    /// deletes the oldest segments that are due. Returns how many segments were deleted.
+    pub async fn enforce_retention(&self, now: SystemTime) -> Result<usize> {
+        let policy = &self.config.retention;
+        let usage = disk_used_percent(&self.dir)?;
+        self.commit_log
+            .set_disk_full(
+                (usage >= policy.disk_refuse_ratio).then(|| StorageError::DiskFull {
+                    path: self.dir.clone(),
+                    used_percent: usage,
+                    limit_percent: policy.disk_refuse_ratio,
+                }),
+            );
+        let forced = usage >= policy.disk_clean_forcibly_ratio;
+        let due = forced
+            || usage >= policy.disk_max_used_space_ratio
+            || policy.delete_when.contains(&local_hour(now));
+        if !due {
+            return Ok(0);
+        }
+        let mut deleted = 0;
+        while let Some(oldest) = self.commit_log.sealed_segments().into_iter().next() {
+            let expired = oldest
+                .modified()
+                .is_some_and(|m| m + policy.file_reserved_time <= now);
+            // Under space pressure the oldest go even unexpired, until usage drops below the mark.
+            let deletable = expired
+                || (forced && disk_used_percent(&self.dir)? >= policy.disk_clean_forcibly_ratio);
+            if !deletable {
+                break;
+            }
+            let Some(new_min) = self.commit_log.delete_oldest_segment().await? else {
+                break;
+            };
+            for cq in self.queues.borrow_mut().values_mut() {
+                cq.delete_before(new_min)?;
+                cq.correct_min_offset(new_min)?;
+            }
+            deleted += 1;
+        }
+        Ok(deleted)
+    }
+
+    /// Writes consume queues out, syncs them, and records a checkpoint.
+    pub async fn write_checkpoint(&self, clean_shutdown: bool) -> Result<()> {
+        let durable = self.commit_log.durable_pos();
+        {
+            let mut queues = self.queues.borrow_mut();
+            for cq in queues.values_mut() {
+                cq.flush()?;
+                cq.sync()?;
+            }
+        }
+        let cp = Checkpoint {
+            commit_log_durable: durable,
+            dispatched: durable,
+            indexed: durable,
+            clean_shutdown,
+        };
+        self.checkpoint.borrow_mut().write(&cp)
+    }
+
+    /// Flushes everything and records a clean checkpoint. Puts fail afterwards.
+    pub async fn close(&self) -> Result<()> {
+        self.commit_log.close().await?;
+        self.write_checkpoint(true).await
+    }
+
+    pub fn queue_count(&self) -> usize {
+        self.queues.borrow().len()
+    }
+}
+
+async fn checkpoint_loop(shard: std::rc::Weak<Shard>) {
+    loop {
+        let Some(interval) = shard.upgrade().map(|s| s.config.checkpoint_interval) else {
+            return;
+        };
+        glommio::timer::sleep(interval).await;
+        let Some(shard) = shard.upgrade() else { return };
+        if let Err(e) = shard.write_checkpoint(false).await {
+            log::error!("shard {}: checkpoint failed: {e}", shard.id);
+        }
+    }
+}
+
+async fn retention_loop(shard: std::rc::Weak<Shard>) {
+    loop {
+        let Some(interval) = shard.upgrade().map(|s| s.config.retention.check_interval) else {
+            return;
+        };
+        glommio::timer::sleep(interval).await;
+        let Some(shard) = shard.upgrade() else { return };
+        match shard.enforce_retention(SystemTime::now()).await {
+            Ok(0) => {}
+            Ok(n) => log::info!(
+                "shard {}: retention deleted {n} commit-log segment(s)",
+                shard.id
+            ),
+            Err(e) => log::error!("shard {}: retention failed: {e}", shard.id),
+        }
+    }
+}
+
+/// Percentage of the file system holding `dir` that is in use.
+fn disk_used_percent(dir: &Path) -> Result<u32> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .map_err(|e| StorageError::io(dir, std::io::Error::other(e)))?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a valid NUL-terminated path and `st` a valid out-pointer.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return Err(StorageError::io(dir, std::io::Error::last_os_error()));
+    }
+    let total = st.f_blocks as u64;
+    if total == 0 {
+        return Ok(0);
+    }
+    let used = total - st.f_bfree as u64;
+    Ok((used * 100 / total) as u32)
+}
+
+/// The local hour of `now` (`deleteWhen` is in the broker's local time, as in Java).
+fn local_hour(now: SystemTime) -> u8 {
+    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as libc::time_t;
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: localtime_r writes into `tm` only.
+    if unsafe { libc::localtime_r(&secs, &mut tm) }.is_null() {
+        return ((secs / 3600) % 24) as u8;
+    }
+    tm.tm_hour as u8
+}
+
+/// Java stores the tag's `String.hashCode` as the consume-queue tag code.
+fn tag_code_of(msg: &StoredMessage) -> i64 {
+    let props = msg.properties();
+    props
+        .tags()
+        .map_or(0, ringmq_protocol::message::properties::tag_hash_code)
+}
+
+fn queue_dir(root: &Path, topic: &str, queue_id: i32) -> PathBuf {
+    root.join(topic).join(queue_id.to_string())
+}
+
+/// Opens every consume queue found on disk (`<root>/<topic>/<queueId>`).
+fn load_queues(root: &Path, config: &ShardConfig) -> Result<HashMap<QueueKey, ConsumeQueue>> {
+    let mut out = HashMap::new();
+    let Ok(topics) = std::fs::read_dir(root) else {
+        return Ok(out);
+    };
+    for topic in topics.flatten() {
+        let topic_name = topic.file_name().to_string_lossy().into_owned();
+        let Ok(ids) = std::fs::read_dir(topic.path()) else {
+            continue;
+        };
+        for id in ids.flatten() {
+            let Ok(queue_id) = id.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let cq =
+                ConsumeQueue::open(&id.path(), config.cq_entries_per_file, config.cq_hot_window)?;
+            out.insert((topic_name.clone(), queue_id), cq);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,393 @@
+use super::*;
+use crate::commitlog::FlushDiskType;
+use ringmq_protocol::message::properties::tag_hash_code;
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ringmq-shard-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn run<F: std::future::Future<Output = ()> + 'static>(f: impl FnOnce() -> F + Send + 'static) {
+    glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
+        .spawn(move || async move { f().await })
+        .expect("executor")
+        .join()
+        .expect("join");
+}
+
+fn config(flush: FlushDiskType) -> ShardConfig {
+    ShardConfig {
+        commit_log: CommitLogConfig {
+            segment_size: 128 * 1024,
+            flush_disk_type: flush,
+            flush_interval: Duration::from_millis(10),
+            tail_cache_bytes: 32 * 1024,
+            max_unwritten_bytes: 1 << 20,
+            write_batch_bytes: 64 * 1024,
+        },
+        cq_entries_per_file: 64,
+        cq_hot_window: 16,
+        checkpoint_interval: Duration::from_millis(50),
+        store_host: "127.0.0.2:10911".parse().unwrap(),
+        // Applied by the tests themselves.
+        retention: RetentionPolicy {
+            check_interval: Duration::from_secs(3600),
+            ..RetentionPolicy::default()
+        },
+    }
+}
+
+fn message(topic: &str, queue_id: i32, i: u32, tag: &str) -> MessageToStore {
+    MessageToStore {
+        topic: topic.into(),
+        queue_id,
+        body: Bytes::from(format!(
+            "{topic}/{queue_id}/{i} {}",
+            "x".repeat((i % 7) as usize * 100)
+        )),
+        properties: format!("TAGS\u{1}{tag}\u{2}KEYS\u{1}k{i}\u{2}"),
+        flag: 0,
+        sys_flag: 0,
+        born_timestamp: 1_700_000_000_000 + i64::from(i),
+        born_host: "10.0.0.1:5555".parse().unwrap(),
+        reconsume_times: 0,
+        prepared_transaction_offset: 0,
+        tag_code: tag_hash_code(tag),
+    }
+}
+
+async fn read_all(shard: &Shard, topic: &str, queue_id: i32) -> Vec<StoredMessage> {
+    let mut out = Vec::new();
+    let mut from = QueueOffset(0);
+    loop {
+        let r = shard
+            .read(topic, queue_id, from, 32, 1 << 20, |_| true)
+            .unwrap();
+        if r.status != ReadStatus::Found {
+            break;
+        }
+        for rec in r.records {
+            out.push(
+                StoredMessage::decode(&rec.bytes().await.unwrap())
+                    .unwrap()
+                    .0,
+            );
+        }
+        from = r.next_offset;
+    }
+    out
+}
+
+#[test]
+fn puts_read_back_in_queue_order_with_offsets_matching_message_ids() {
+    let dir = temp_dir("roundtrip");
+    let d = dir.clone();
+    run(move || async move {
+        let (shard, _) = Shard::open(2, &d, config(FlushDiskType::AsyncFlush))
+            .await
+            .unwrap();
+        let mut results = Vec::new();
+        for i in 0..300u32 {
+            let q = (i % 3) as i32;
+            let r = shard.put(message("Orders", q, i, "TagA")).await.unwrap();
+            results.push((q, r));
+        }
+        for q in 0..3 {
+            assert_eq!(shard.max_offset("Orders", q), QueueOffset(100));
+            let msgs = read_all(&shard, "Orders", q).await;
+            assert_eq!(msgs.len(), 100);
+            let puts: Vec<&PutResult> = results
+                .iter()
+                .filter(|(qq, _)| *qq == q)
+                .map(|(_, r)| r)
+                .collect();
+            for (n, (m, r)) in msgs.iter().zip(puts).enumerate() {
+                assert_eq!(m.queue_offset, n as i64);
+                assert_eq!(
+                    m.commit_log_offset, r.offset.0,
+                    "read offset matches the put"
+                );
+                assert_eq!(m.msg_id().commit_log_offset, r.offset.0);
+                assert_eq!(m.msg_id().store_host, "127.0.0.2:10911".parse().unwrap());
+                assert!(m.crc_matches());
+                // The message id leads back to the same record.
+                let by_id = shard.read_at(r.offset).await.unwrap();
+                assert_eq!(by_id, *m);
+            }
+        }
+        assert!(
+            shard
+                .read_at(CommitLogOffset(results[5].1.offset.0 + 1))
+                .await
+                .is_err(),
+            "an offset inside a record is no id"
+        );
+        shard.close().await.unwrap();
+    });
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn tag_filtering_happens_on_the_consume_queue() {
+    let dir = temp_dir("tags");
+    let d = dir.clone();
+    run(move || async move {
+        let (shard, _) = Shard::open(0, &d, config(FlushDiskType::AsyncFlush))
+            .await
+            .unwrap();
+        for i in 0..40u32 {
+            shard
+                .put(message("T", 0, i, if i % 4 == 0 { "TagA" } else { "TagB" }))
+                .await
+                .unwrap();
+        }
+        let want = tag_hash_code("TagA");
+        let r = shard
+            .read("T", 0, QueueOffset(0), 32, 1 << 20, |code| code == want)
+            .unwrap();
+        assert_eq!(r.status, ReadStatus::Found);
+        assert_eq!(r.records.len(), 10);
+        // Entries skipped by the filter still advance the next offset (Java does the same).
+        assert_eq!(r.next_offset, QueueOffset(40));
+        let none = shard
+            .read("T", 0, QueueOffset(1), 2, 1 << 20, |code| {
+                code == tag_hash_code("TagC")
+            })
+            .unwrap();
+        assert_eq!(none.status, ReadStatus::NoMatchedMessage);
+        assert!(none.next_offset > QueueOffset(1));
+        shard.close().await.unwrap();
+    });
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn read_statuses_follow_java() {
+    let dir = temp_dir("status");
+    let d = dir.clone();
+    run(move || async move {
+        let (shard, _) = Shard::open(0, &d, config(FlushDiskType::AsyncFlush))
+            .await
+            .unwrap();
+        assert_eq!(
+            shard
+                .read("T", 0, QueueOffset(0), 1, 1024, |_| true)
+                .unwrap()
+                .status,
+            ReadStatus::NoMatchedLogicQueue
+        );
+        for i in 0..5 {
+            shard.put(message("T", 0, i, "A")).await.unwrap();
+        }
+        let at = |o| {
+            shard
+                .read("T", 0, QueueOffset(o), 32, 1 << 20, |_| true)
+                .unwrap()
+        };
+        assert_eq!(at(5).status, ReadStatus::OffsetOverflowOne);
+        assert_eq!(at(9).status, ReadStatus::OffsetOverflowBadly);
+        assert_eq!(at(9).next_offset, QueueOffset(5));
+        assert_eq!(at(2).records.len(), 3);
+        // max_bytes bounds a read (but always returns at least one message).
+        let small = shard.read("T", 0, QueueOffset(0), 32, 1, |_| true).unwrap();
+        assert_eq!(small.records.len(), 1);
+        shard.close().await.unwrap();
+    });
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn reopening_rebuilds_consume_queues_from_the_log() {
+    let dir = temp_dir("reopen");
+    let d = dir.clone();
+    run(move || async move {
+        // No checkpoint after the one taken at open: the queues' entries exist only in memory.
+        let mut cfg = config(FlushDiskType::SyncFlush);
+        cfg.checkpoint_interval = Duration::from_secs(3600);
+        let (shard, _) = Shard::open(0, &d, cfg.clone()).await.unwrap();
+        for i in 0..150u32 {
+            shard
+                .put(message("T", (i % 2) as i32, i, "A"))
+                .await
+                .unwrap();
+        }
+        let before = (
+            read_all(&shard, "T", 0).await,
+            read_all(&shard, "T", 1).await,
+        );
+        // Gone without a clean close: nothing of the queues reached disk; recovery rebuilds them.
+        drop(shard);
+        let on_disk: u64 = walk_sizes(&d.join("consumequeue"));
+        assert_eq!(
+            on_disk, 0,
+            "consume queues were not written before the 'crash'"
+        );
+        let (shard, report) = Shard::open(0, &d, cfg).await.unwrap();
+        assert!(report.cut.is_none());
+        assert_eq!(shard.max_offset("T", 0), QueueOffset(75));
+        let after = (
+            read_all(&shard, "T", 0).await,
+            read_all(&shard, "T", 1).await,
+        );
+        assert_eq!(after, before);
+        // Appends continue the queue offsets.
+        let r = shard.put(message("T", 0, 999, "A")).await.unwrap();
+        assert_eq!(r.queue_offset, QueueOffset(75));
+        shard.close().await.unwrap();
+    });
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn search_by_timestamp_finds_the_first_message_at_or_after() {
+    let dir = temp_dir("search");
+    let d = dir.clone();
+    run(move || async move {
+        let (shard, _) = Shard::open(0, &d, config(FlushDiskType::AsyncFlush))
+            .await
+            .unwrap();
+        let mut stamps = Vec::new();
+        for i in 0..30u32 {
+            stamps.push(
+                shard
+                    .put(message("T", 0, i, "A"))
+                    .await
+                    .unwrap()
+                    .store_timestamp,
+            );
+            if i % 10 == 9 {
+                glommio::timer::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        for (i, ts) in stamps.iter().enumerate() {
+            let found = shard.search_offset_by_timestamp("T", 0, *ts).await.unwrap();
+            let first = stamps.iter().position(|t| t >= ts).unwrap();
+            assert_eq!(found, QueueOffset(first as i64), "message {i}");
+        }
+        assert_eq!(
+            shard
+                .search_offset_by_timestamp("T", 0, i64::MAX)
+                .await
+                .unwrap(),
+            QueueOffset(30)
+        );
+        assert_eq!(
+            shard.search_offset_by_timestamp("T", 0, 0).await.unwrap(),
+            QueueOffset(0)
+        );
+        shard.close().await.unwrap();
+    });
+    std::fs::remove_dir_all(dir).ok();
+}
+
+fn walk_sizes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| {
+            if e.path().is_dir() {
+                walk_sizes(&e.path())
+            } else {
+                e.metadata().map_or(0, |m| m.len())
+            }
+        })
+        .sum()
+}
+
+#[test]
+fn retention_deletes_expired_segments_and_moves_queue_minimums() {
+    let dir = temp_dir("retention");
+    let d = dir.clone();
+    run(move || async move {
+        let mut cfg = config(FlushDiskType::AsyncFlush);
+        cfg.retention.delete_when = (0..24).collect(); // any hour
+        cfg.retention.file_reserved_time = Duration::from_secs(3600);
+        let (shard, _) = Shard::open(0, &d, cfg).await.unwrap();
+        // ~1 KiB messages into 128 KiB segments: several sealed segments.
+        let mut puts = Vec::new();
+        for i in 0..600u32 {
+            puts.push(
+                shard
+                    .put(message("T", (i % 2) as i32, 6, "A"))
+                    .await
+                    .unwrap(),
+            );
+        }
+        shard.commit_log().flush().await.unwrap();
+        let sealed = shard.commit_log().sealed_segments();
+        assert!(sealed.len() >= 3, "{} sealed segments", sealed.len());
+        // Nothing is old enough yet.
+        assert_eq!(shard.enforce_retention(SystemTime::now()).await.unwrap(), 0);
+        // Age the two oldest segments past the reserved time.
+        let old = SystemTime::now() - Duration::from_secs(7200);
+        for seg in &sealed[..2] {
+            std::fs::File::options()
+                .write(true)
+                .open(seg.path())
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        }
+        let boundary = sealed[1].end();
+        assert_eq!(shard.enforce_retention(SystemTime::now()).await.unwrap(), 2);
+        assert_eq!(shard.commit_log().min_offset(), boundary);
+        assert!(!sealed[0].path().exists() && !sealed[1].path().exists());
+        // Queue minimums moved past the deleted records; older offsets are too small now.
+        for q in 0..2 {
+            let min = shard.min_offset("T", q);
+            assert!(min.0 > 0, "queue {q} min offset did not move");
+            let r = shard
+                .read("T", q, QueueOffset(0), 1, 1 << 20, |_| true)
+                .unwrap();
+            assert_eq!(r.status, ReadStatus::OffsetTooSmall);
+            let r = shard.read("T", q, min, 1, 1 << 20, |_| true).unwrap();
+            assert_eq!(r.status, ReadStatus::Found);
+            let m = StoredMessage::decode(&r.records[0].bytes().await.unwrap())
+                .unwrap()
+                .0;
+            assert!(
+                m.commit_log_offset >= boundary.0
+                    || CommitLogOffset(m.commit_log_offset) + r.records[0].len() as u64 > boundary
+            );
+        }
+        // Appends go on.
+        shard.put(message("T", 0, 1, "A")).await.unwrap();
+        shard.close().await.unwrap();
+    });
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn appends_are_refused_while_the_disk_is_above_the_hard_limit() {
+    let dir = temp_dir("diskfull");
+    let d = dir.clone();
+    run(move || async move {
+        let mut cfg = config(FlushDiskType::SyncFlush);
+        cfg.retention.disk_refuse_ratio = 0; // any usage counts as full
+        cfg.retention.delete_when = vec![];
+        cfg.retention.disk_max_used_space_ratio = 101;
+        cfg.retention.disk_clean_forcibly_ratio = 101;
+        let (shard, _) = Shard::open(0, &d, cfg).await.unwrap();
+        let acked = shard.put(message("T", 0, 1, "A")).await.unwrap();
+        shard.enforce_retention(SystemTime::now()).await.unwrap();
+        let err = shard.put(message("T", 0, 2, "A")).await.unwrap_err();
+        assert!(matches!(err, StorageError::DiskFull { .. }), "{err}");
+        assert!(err.to_string().contains("disk full"), "{err}");
+        // What was acknowledged before is intact.
+        assert_eq!(shard.read_at(acked.offset).await.unwrap().queue_offset, 0);
+        shard.commit_log().set_disk_full(None);
+        assert_eq!(
+            shard
+                .put(message("T", 0, 3, "A"))
+                .await
+                .unwrap()
+                .queue_offset,
+            QueueOffset(1)
+        );
+        shard.close().await.unwrap();
+    });
+    std::fs::remove_dir_all(dir).ok();
+}
