@@ -14,6 +14,7 @@ pub mod checkpoint;
 pub mod commitlog;
 pub mod consume_queue;
 pub mod error;
+pub mod index_file;
 pub mod offset;
 pub mod shard;
 mod signal;

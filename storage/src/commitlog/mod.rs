@@ -8,6 +8,7 @@
 //! when a flush starts ride on it — group commit) or once per interval (ASYNC_FLUSH). Segments are
 //! prepared ahead by a background task, so the append path never creates or grows a file.
 
+mod flusher;
 mod recovery;
 mod segment;
 
@@ -81,15 +82,19 @@ struct Tail {
     preparing: bool,
     /// End of appended data.
     write_pos: CommitLogOffset,
+    /// End of data handed to a write (possibly still in flight).
+    issued_pos: CommitLogOffset,
     /// End of data the disk has accepted.
     written_pos: CommitLogOffset,
     /// End of data covered by an fdatasync.
     durable_pos: CommitLogOffset,
-    /// Appended, not yet written: records and segment-end markers, in log order.
+    /// Appended, not yet issued to a write: records and segment-end markers, in log order. The
+    /// front one may be partly issued (a write ends on a page boundary inside it).
     unwritten: VecDeque<(CommitLogOffset, Bytes)>,
-    unwritten_bytes: usize,
-    /// The bytes between the last page boundary and `written_pos`, rewritten with the next write.
+    /// The bytes between the last page boundary and `issued_pos`, rewritten with the next write.
     partial_page: Vec<u8>,
+    /// `flush()` asked for everything to be made durable now, whatever the flush type.
+    flush_requested: bool,
     /// Recent records by offset, for reads.
     cache: VecDeque<(CommitLogOffset, Bytes)>,
     cache_bytes: usize,
@@ -162,11 +167,12 @@ impl CommitLog {
                 next,
                 preparing: false,
                 write_pos: end,
+                issued_pos: end,
                 written_pos: end,
                 durable_pos: end,
                 unwritten: VecDeque::new(),
-                unwritten_bytes: 0,
                 partial_page,
+                flush_requested: false,
                 cache: VecDeque::new(),
                 cache_bytes: 0,
                 unsynced: Vec::new(),
@@ -180,7 +186,7 @@ impl CommitLog {
             from_flusher: Signal::default(),
         });
         log.prepare_next_if_needed();
-        glommio::spawn_local(flusher(Rc::downgrade(&log))).detach();
+        glommio::spawn_local(flusher::run(Rc::downgrade(&log))).detach();
         Ok((log, recovered.report))
     }
 
@@ -219,6 +225,9 @@ impl CommitLog {
                 segment_size: self.config.segment_size,
             });
         }
+        // A producer that always finds room would otherwise never let the flusher or the segment
+        // preparer run on this executor.
+        glommio::yield_if_needed().await;
         self.from_flusher
             .wait_until(|| self.has_room_for(len))
             .await;
@@ -257,7 +266,6 @@ impl CommitLog {
         );
         tail.write_pos = offset + len as u64;
         tail.unwritten.push_back((offset, bytes.clone()));
-        tail.unwritten_bytes += len;
         tail.cache.push_back((offset, bytes));
         tail.cache_bytes += len;
         tail.stats.appends += 1;
@@ -275,7 +283,7 @@ impl CommitLog {
             return true; // let append report it
         }
         let fits = (tail.write_pos + len as u64) <= tail.active.end() || tail.next.is_some();
-        fits && tail.unwritten_bytes < self.config.max_unwritten_bytes
+        fits && ((tail.write_pos.0 - tail.written_pos.0) as usize) < self.config.max_unwritten_bytes
     }
 
     /// Closes the active segment with an end marker and moves to the prepared next one.
@@ -284,7 +292,6 @@ impl CommitLog {
         if remaining >= 8 {
             tail.unwritten
                 .push_back((tail.write_pos, blank_marker(remaining as u64)));
-            tail.unwritten_bytes += 8;
         }
         let next = tail
             .next
@@ -334,7 +341,7 @@ impl CommitLog {
     /// Makes everything appended so far durable, whatever the flush type (shutdown, checkpoints).
     pub async fn flush(&self) -> Result<()> {
         let end = self.write_pos();
-        self.tail.borrow_mut().last_sync = Instant::now() - self.config.flush_interval * 2;
+        self.tail.borrow_mut().flush_requested = true;
         self.wait_durable(end).await
     }
 
@@ -492,167 +499,6 @@ async fn prepare_segment(
     drop(t);
     log.from_flusher.notify();
     log.to_flusher.notify();
-}
-
-/// The background writer: see the module docs.
-async fn flusher(log: std::rc::Weak<CommitLog>) {
-    let Some(log) = log.upgrade() else { return };
-    loop {
-        let sync_mode = log.config.flush_disk_type == FlushDiskType::SyncFlush;
-        // Wait for work: unwritten data (SYNC) or a full batch / the interval (ASYNC).
-        let wait = log.to_flusher.wait_until(|| {
-            let t = log.tail.borrow();
-            if t.closed {
-                return true;
-            }
-            let durable_behind = t.durable_pos < t.write_pos;
-            if sync_mode {
-                durable_behind
-            } else {
-                t.unwritten_bytes >= log.config.write_batch_bytes
-                    || (durable_behind && t.last_sync.elapsed() >= log.config.flush_interval)
-            }
-        });
-        if sync_mode {
-            wait.await;
-        } else {
-            futures_lite::future::or(wait, glommio::timer::sleep(log.config.flush_interval / 4))
-                .await;
-        }
-        if log.tail.borrow().closed && log.tail.borrow().unwritten.is_empty() {
-            return;
-        }
-        if let Err(e) = flush_once(&log, sync_mode).await {
-            log::error!("commit log of shard {} failed: {e}", log.shard);
-            log.tail.borrow_mut().failed = Some(e.to_string());
-        }
-        log.from_flusher.notify();
-        if log.tail.borrow().failed.is_some() {
-            return; // nothing more can be made durable; waiters see `failed`
-        }
-    }
-}
-
-/// Writes one batch of unwritten data and, when due, syncs it.
-async fn flush_once(log: &CommitLog, sync_mode: bool) -> Result<()> {
-    loop {
-        let Some((seg, pos, buf, end, new_partial)) = take_write_batch(log) else {
-            break;
-        };
-        seg.write_at(buf, pos).await?;
-        let mut t = log.tail.borrow_mut();
-        t.stats.writes += 1;
-        t.stats.bytes_written += (end.0 - t.written_pos.0).max(0) as u64;
-        t.written_pos = end;
-        t.partial_page = new_partial;
-        if !t.unsynced.iter().any(|s| Rc::ptr_eq(s, &seg)) {
-            t.unsynced.push(seg);
-        }
-        evict_cache(&mut t, log.config.tail_cache_bytes);
-        drop(t);
-        log.from_flusher.notify(); // room for blocked appenders
-        if log.tail.borrow().unwritten.is_empty() {
-            break;
-        }
-    }
-    let due = {
-        let t = log.tail.borrow();
-        t.durable_pos < t.written_pos
-            && (sync_mode || t.last_sync.elapsed() >= log.config.flush_interval)
-    };
-    if due {
-        let (target, segs) = {
-            let mut t = log.tail.borrow_mut();
-            (t.written_pos, std::mem::take(&mut t.unsynced))
-        };
-        for seg in &segs {
-            seg.sync().await?;
-        }
-        let mut t = log.tail.borrow_mut();
-        t.stats.syncs += segs.len() as u64;
-        t.durable_pos = t.durable_pos.max(target);
-        t.last_sync = Instant::now();
-    }
-    Ok(())
-}
-
-/// Builds one page-aligned write from the front of the unwritten queue, all within one segment.
-#[allow(clippy::type_complexity)]
-fn take_write_batch(
-    log: &CommitLog,
-) -> Option<(
-    Rc<CommitLogSegment>,
-    u64,
-    glommio::io::DmaBuffer,
-    CommitLogOffset,
-    Vec<u8>,
-)> {
-    let mut t = log.tail.borrow_mut();
-    let (first_offset, _) = t.unwritten.front()?;
-    let first_offset = *first_offset;
-    let seg = {
-        let (_, s) = t.segments.range(..=first_offset).next_back()?;
-        s.clone()
-    };
-    // A write starting in a new segment has no partial page to carry over.
-    // A write starting past `written_pos` begins a new segment: no partial page to carry over.
-    let start = first_offset;
-    if start != t.written_pos {
-        t.partial_page.clear();
-    }
-    let local = (start.0 - seg.base().0) as u64;
-    let page_start = align_down(local);
-    let prefix = std::mem::take(&mut t.partial_page);
-    debug_assert_eq!(prefix.len() as u64, local - page_start);
-    // Gather records of this segment up to the batch size.
-    let mut end = start;
-    let mut taken = Vec::new();
-    let mut bytes = 0usize;
-    while let Some((o, b)) = t.unwritten.front() {
-        if *o != end
-            || !seg.contains(*o)
-            || (bytes > 0 && bytes + b.len() > log.config.write_batch_bytes)
-        {
-            break;
-        }
-        end = *o + b.len() as u64;
-        bytes += b.len();
-        let (_, b) = t.unwritten.pop_front()?;
-        taken.push(b);
-    }
-    t.unwritten_bytes -= bytes;
-    drop(t);
-    let data_len = prefix.len() + bytes;
-    let mut buf = seg.alloc(align_up(data_len as u64) as usize);
-    let dst = buf.as_bytes_mut();
-    dst[..prefix.len()].copy_from_slice(&prefix);
-    let mut at = prefix.len();
-    for b in &taken {
-        dst[at..at + b.len()].copy_from_slice(b);
-        at += b.len();
-    }
-    dst[at..].fill(0);
-    let end_local = local + bytes as u64;
-    let keep_from = (align_down(end_local) - page_start) as usize;
-    let new_partial = if end == seg.end() {
-        Vec::new()
-    } else {
-        dst[keep_from..at].to_vec()
-    };
-    Some((seg, page_start, buf, end, new_partial))
-}
-
-/// Drops the oldest written records beyond the cache budget. Unwritten records always stay.
-fn evict_cache(t: &mut Tail, budget: usize) {
-    while t.cache_bytes > budget {
-        match t.cache.front() {
-            Some((o, b)) if *o + b.len() as u64 <= t.written_pos => {
-                t.cache_bytes -= b.len();
-                t.cache.pop_front();
-            }
-            _ => break,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use crate::offset::CommitLogOffset;
 use bytes::Bytes;
 use glommio::io::{DmaBuffer, DmaFile, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 /// Direct I/O works in whole pages.
 pub const PAGE: u64 = 4096;
@@ -134,6 +135,24 @@ impl CommitLogSegment {
         let written = self
             .file
             .write_at(buf, pos)
+            .await
+            .map_err(|e| from_glommio(&self.path, e))?;
+        if written != len {
+            return Err(StorageError::io(
+                &self.path,
+                std::io::Error::other(format!("short write: {written} of {len} bytes")),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Like [`CommitLogSegment::write_at`], leaving the buffer with the caller for reuse.
+    pub async fn write_shared_at(&self, buf: Rc<DmaBuffer>, pos: u64) -> Result<()> {
+        debug_assert_eq!(pos % PAGE, 0);
+        let len = buf.len();
+        let written = self
+            .file
+            .write_rc_at(buf, pos)
             .await
             .map_err(|e| from_glommio(&self.path, e))?;
         if written != len {

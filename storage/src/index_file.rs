@@ -1,0 +1,1231 @@
+//! The message index of one shard: maps a message key (`topic#key`, from the `KEYS` and `UNIQ_KEY`
+//! properties) to the commit-log offsets of the records carrying it, for QUERY_MESSAGE. Owns the
+//! shard's index directory: a run of fixed-capacity hash files as in Java's `IndexFile`, the newest
+//! of which (the active file) is held in memory.
+//!
+//! A file is a hash table with chaining laid out for appends: a slot table naming the newest entry
+//! of each slot, then entries in put order, each linking back to the entry before it in its slot.
+//! A put appends one entry and moves one slot head; a lookup walks one chain newest first and stops
+//! at the first entry stored before the time range. Only a 32-bit hash of the key is stored: the
+//! caller reads each candidate record and drops those whose key differs.
+//!
+//! Crash safety rests on one rule: `open` trusts the header of every file but the newest, and
+//! reloads the newest entry by entry, keeping the longest prefix that links up and rebuilding the
+//! slot table from it. So a file is created only once the files before it are synced, and what is
+//! lost is an unsynced tail, which recovery indexes again after [`MessageIndex::last_indexed`].
+//! Byte layout: `storage/FORMAT.md`, "Index files".
+
+use crate::error::{Result, StorageError};
+use crate::offset::CommitLogOffset;
+use std::collections::BTreeSet;
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+/// Default hash slots per file (a 4 MiB slot table).
+pub const DEFAULT_SLOTS: u32 = 1 << 20;
+/// Default entries per file (96 MiB, held in memory while the file is active).
+pub const DEFAULT_ENTRIES_PER_FILE: u32 = 4 << 20;
+
+const MAGIC: u32 = 0x524D_5149; // "RMQI"
+const VERSION: u16 = 1;
+const HEADER_SIZE: usize = 64;
+const ENTRY_SIZE: usize = 24;
+/// The slot table is written back in 4 KiB pages.
+const SLOTS_PER_PAGE: usize = 1024;
+/// Entries per read when a file is loaded whole (384 KiB).
+const LOAD_CHUNK: usize = 16 * 1024;
+
+/// FNV-1a 32 of the key's UTF-8 bytes. Part of the file format: another hash would hide every key
+/// already indexed.
+fn key_hash(key: &str) -> u32 {
+    key.bytes().fold(0x811c_9dc5, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// Whether an entry for `next` may follow one for `prev`: a shard's records are indexed in log
+/// order, and one record may be indexed under several keys.
+fn follows(prev: Option<CommitLogOffset>, next: CommitLogOffset) -> bool {
+    prev.is_none_or(|p| next >= p && next.shard() == p.shard())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    hash: u32,
+    offset: CommitLogOffset,
+    timestamp: i64,
+    /// The entry put before this one in the same slot (1-based; 0 = none).
+    prev: u32,
+}
+
+impl Entry {
+    fn encode(&self, out: &mut [u8]) {
+        out[..4].copy_from_slice(&self.hash.to_be_bytes());
+        out[4..12].copy_from_slice(&self.offset.0.to_be_bytes());
+        out[12..20].copy_from_slice(&self.timestamp.to_be_bytes());
+        out[20..24].copy_from_slice(&self.prev.to_be_bytes());
+    }
+
+    fn decode(b: &[u8]) -> Entry {
+        Entry {
+            hash: be_u32(&b[..4]),
+            offset: CommitLogOffset(be_i64(&b[4..12])),
+            timestamp: be_i64(&b[12..20]),
+            prev: be_u32(&b[20..24]),
+        }
+    }
+}
+
+fn be_u32(b: &[u8]) -> u32 {
+    u32::from_be_bytes(b.try_into().expect("4 bytes"))
+}
+
+fn be_i64(b: &[u8]) -> i64 {
+    i64::from_be_bytes(b.try_into().expect("8 bytes"))
+}
+
+/// A file's geometry, and enough about its entries to skip the file or bound a walk unread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Header {
+    slots: u32,
+    capacity: u32,
+    count: u32,
+    /// Lowest and highest store timestamps of the entries (0 when empty): store times normally
+    /// only grow, but a clock stepped back must not hide a file.
+    min_time: i64,
+    max_time: i64,
+    /// Offsets of the first and the last entry (0 when empty).
+    first: CommitLogOffset,
+    last: CommitLogOffset,
+}
+
+impl Header {
+    fn empty(slots: u32, capacity: u32) -> Header {
+        Header {
+            slots,
+            capacity,
+            count: 0,
+            min_time: 0,
+            max_time: 0,
+            first: CommitLogOffset(0),
+            last: CommitLogOffset(0),
+        }
+    }
+
+    fn add(&mut self, e: &Entry) {
+        if self.count == 0 {
+            (self.min_time, self.max_time, self.first) = (e.timestamp, e.timestamp, e.offset);
+        }
+        self.min_time = self.min_time.min(e.timestamp);
+        self.max_time = self.max_time.max(e.timestamp);
+        self.last = e.offset;
+        self.count += 1;
+    }
+
+    fn slot_of(&self, hash: u32) -> usize {
+        (hash % self.slots) as usize
+    }
+
+    fn slot_pos(&self, slot: usize) -> u64 {
+        (HEADER_SIZE + 4 * slot) as u64
+    }
+
+    /// Where entry `n` (1-based) starts.
+    fn entry_pos(&self, n: u32) -> u64 {
+        self.slot_pos(self.slots as usize) + u64::from(n - 1) * ENTRY_SIZE as u64
+    }
+
+    /// The file's length with `count` entries.
+    fn len(&self) -> u64 {
+        self.entry_pos(self.count + 1)
+    }
+
+    fn overlaps(&self, begin: i64, end: i64) -> bool {
+        self.count > 0 && self.min_time <= end && self.max_time >= begin
+    }
+
+    fn encode(&self) -> [u8; HEADER_SIZE] {
+        let mut b = [0; HEADER_SIZE];
+        b[..4].copy_from_slice(&MAGIC.to_be_bytes());
+        b[4..6].copy_from_slice(&VERSION.to_be_bytes());
+        b[8..12].copy_from_slice(&self.slots.to_be_bytes());
+        b[12..16].copy_from_slice(&self.capacity.to_be_bytes());
+        b[16..20].copy_from_slice(&self.count.to_be_bytes());
+        b[24..32].copy_from_slice(&self.min_time.to_be_bytes());
+        b[32..40].copy_from_slice(&self.max_time.to_be_bytes());
+        b[40..48].copy_from_slice(&self.first.0.to_be_bytes());
+        b[48..56].copy_from_slice(&self.last.0.to_be_bytes());
+        let crc = crc32fast::hash(&b[..60]);
+        b[60..].copy_from_slice(&crc.to_be_bytes());
+        b
+    }
+
+    /// `None` unless magic, version and CRC check out and the geometry is usable.
+    fn decode(b: &[u8; HEADER_SIZE]) -> Option<Header> {
+        if be_u32(&b[..4]) != MAGIC
+            || b[4..6] != VERSION.to_be_bytes()
+            || be_u32(&b[60..]) != crc32fast::hash(&b[..60])
+        {
+            return None;
+        }
+        let h = Header {
+            slots: be_u32(&b[8..12]),
+            capacity: be_u32(&b[12..16]),
+            count: be_u32(&b[16..20]),
+            min_time: be_i64(&b[24..32]),
+            max_time: be_i64(&b[32..40]),
+            first: CommitLogOffset(be_i64(&b[40..48])),
+            last: CommitLogOffset(be_i64(&b[48..56])),
+        };
+        (h.slots > 0 && h.capacity > 0 && h.count <= h.capacity).then_some(h)
+    }
+}
+
+/// Follows a chain from entry `head`, newest first, adding to `out` the offsets of entries with
+/// `hash` stored in [begin, end]. Equal offsets in a row (two keys of one record with one hash, or
+/// a record indexed again by recovery) are added once.
+#[allow(clippy::too_many_arguments)]
+fn walk(
+    head: u32,
+    count: u32,
+    hash: u32,
+    (begin, end): (i64, i64),
+    max: usize,
+    out: &mut Vec<CommitLogOffset>,
+    mut entry: impl FnMut(u32) -> Result<Entry>,
+) -> Result<()> {
+    let mut n = head;
+    while n != 0 && n <= count && out.len() < max {
+        let e = entry(n)?;
+        if e.hash == hash && (begin..=end).contains(&e.timestamp) && out.last() != Some(&e.offset) {
+            out.push(e.offset);
+        }
+        // Older entries of the chain were stored no later. A link that does not go back is
+        // damage; stopping there keeps a walk from looping.
+        if e.timestamp < begin || e.prev >= n {
+            break;
+        }
+        n = e.prev;
+    }
+    Ok(())
+}
+
+/// A file before the active one: only its header is kept; lookups read it with positioned reads.
+#[derive(Debug)]
+struct Sealed {
+    seq: u64,
+    header: Header,
+}
+
+/// The newest file, in memory. Flushes write what changed since the last one.
+struct Active {
+    seq: u64,
+    header: Header,
+    /// Per slot, the 1-based number of its newest entry (0 = empty).
+    heads: Vec<u32>,
+    entries: Vec<Entry>,
+    /// Entries before this index are in the file.
+    written: usize,
+    /// Pages of `heads` changed since the last flush.
+    dirty_pages: BTreeSet<usize>,
+    header_dirty: bool,
+    /// Open once the file exists.
+    file: Option<File>,
+}
+
+impl Active {
+    fn new(seq: u64, slots: u32, capacity: u32) -> Active {
+        Active {
+            seq,
+            header: Header::empty(slots, capacity),
+            heads: vec![0; slots as usize],
+            entries: Vec::new(),
+            written: 0,
+            dirty_pages: BTreeSet::new(),
+            header_dirty: false,
+            file: None,
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        self.header.count >= self.header.capacity
+    }
+
+    fn push(&mut self, e: Entry) {
+        let slot = self.header.slot_of(e.hash);
+        self.entries.push(e);
+        self.heads[slot] = self.entries.len() as u32;
+        self.dirty_pages.insert(slot / SLOTS_PER_PAGE);
+        self.header.add(&e);
+        self.header_dirty = true;
+    }
+
+    /// Reads file `seq` whole and keeps its longest consistent prefix: each entry must link to the
+    /// entry its slot held before it, and offsets must follow each other (and `floor`, the end of
+    /// the file before). A header whose CRC holds bounds the prefix: it commits each flush. The
+    /// slot table is rebuilt from the entries; pages that differ on disk and a header that differs
+    /// are left dirty for `write_out`, bytes past the last entry are cut (returns whether).
+    fn load(
+        path: &Path,
+        seq: u64,
+        (slots, capacity): (u32, u32),
+        floor: Option<CommitLogOffset>,
+    ) -> Result<(Active, bool)> {
+        let io_err = |e| StorageError::io(path, e);
+        let f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(io_err)?;
+        let len = f.metadata().map_err(io_err)?.len();
+        let mut b = [0; HEADER_SIZE];
+        let stored = match read_full_at(&f, &mut b, 0).map_err(io_err)? {
+            HEADER_SIZE => Header::decode(&b),
+            _ => None,
+        };
+        let (slots, capacity) = stored.map_or((slots, capacity), |h| (h.slots, h.capacity));
+        let mut a = Active::new(seq, slots, capacity);
+        let mut on_disk = vec![0; slots as usize * 4];
+        read_full_at(&f, &mut on_disk, a.header.slot_pos(0)).map_err(io_err)?;
+
+        let fit = len.saturating_sub(a.header.entry_pos(1)) / ENTRY_SIZE as u64;
+        let limit = fit.min(u64::from(stored.map_or(capacity, |h| h.count))) as usize;
+        let mut buf = vec![0; LOAD_CHUNK * ENTRY_SIZE];
+        let mut last = floor;
+        'load: while a.entries.len() < limit {
+            let want = (limit - a.entries.len()).min(LOAD_CHUNK) * ENTRY_SIZE;
+            let pos = a.header.entry_pos(a.header.count + 1);
+            let got = read_full_at(&f, &mut buf[..want], pos).map_err(io_err)?;
+            for chunk in buf[..got].chunks_exact(ENTRY_SIZE) {
+                let e = Entry::decode(chunk);
+                if e.prev != a.heads[a.header.slot_of(e.hash)] || !follows(last, e.offset) {
+                    break 'load;
+                }
+                a.push(e);
+                last = Some(e.offset);
+            }
+            if got < want {
+                break;
+            }
+        }
+        a.written = a.entries.len();
+        a.header_dirty = stored != Some(a.header);
+        a.dirty_pages.clear();
+        for (page, disk) in on_disk.chunks(SLOTS_PER_PAGE * 4).enumerate() {
+            let heads = &a.heads[page * SLOTS_PER_PAGE..];
+            if disk
+                .chunks_exact(4)
+                .zip(heads)
+                .any(|(d, &h)| be_u32(d) != h)
+            {
+                let _ = page;
+            }
+        }
+        let cut = len > a.header.len();
+        if cut {
+            f.set_len(a.header.len()).map_err(io_err)?;
+        }
+        a.file = Some(f);
+        Ok((a, cut))
+    }
+
+    /// Drops the newest entries while `doomed`, pointing each slot back at the entry before.
+    fn cut(&mut self, path: &Path, doomed: impl Fn(CommitLogOffset) -> bool) -> Result<()> {
+        let before = self.entries.len();
+        while let Some(e) = self.entries.last().copied().filter(|e| doomed(e.offset)) {
+            // The slot's newer entries are gone already, so this one heads it.
+            let slot = self.header.slot_of(e.hash);
+            self.heads[slot] = e.prev;
+            self.dirty_pages.insert(slot / SLOTS_PER_PAGE);
+            self.entries.pop();
+        }
+        if self.entries.len() == before {
+            return Ok(());
+        }
+        let mut header = Header::empty(self.header.slots, self.header.capacity);
+        self.entries.iter().for_each(|e| header.add(e));
+        (self.header, self.header_dirty) = (header, true);
+        if self.written > self.entries.len() {
+            self.written = self.entries.len();
+            if let Some(f) = &self.file {
+                f.set_len(header.len())
+                    .map_err(|e| StorageError::io(path, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes what changed since the last write: new entries, runs of dirty slot pages, then the
+    /// header that commits them. The file must be open. Returns whether it wrote anything.
+    fn write_out(&mut self, path: &Path) -> Result<bool> {
+        if self.written == self.entries.len() && self.dirty_pages.is_empty() && !self.header_dirty {
+            return Ok(false);
+        }
+        let f = self.file.as_ref().expect("the active file is open");
+        let io_err = |e| StorageError::io(path, e);
+        if self.written < self.entries.len() {
+            let mut buf = vec![0; (self.entries.len() - self.written) * ENTRY_SIZE];
+            for (e, out) in self.entries[self.written..]
+                .iter()
+                .zip(buf.chunks_exact_mut(ENTRY_SIZE))
+            {
+                e.encode(out);
+            }
+            let pos = self.header.entry_pos(self.written as u32 + 1);
+            f.write_all_at(&buf, pos).map_err(io_err)?;
+        }
+        let pages: Vec<usize> = std::mem::take(&mut self.dirty_pages).into_iter().collect();
+        for run in pages.chunk_by(|a, b| a + 1 == *b) {
+            let from = run[0] * SLOTS_PER_PAGE;
+            let to = self
+                .heads
+                .len()
+                .min((run[run.len() - 1] + 1) * SLOTS_PER_PAGE);
+            let buf: Vec<u8> = self.heads[from..to]
+                .iter()
+                .flat_map(|h| h.to_be_bytes())
+                .collect();
+            f.write_all_at(&buf, self.header.slot_pos(from))
+                .map_err(io_err)?;
+        }
+        f.write_all_at(&self.header.encode(), 0).map_err(io_err)?;
+        (self.written, self.header_dirty) = (self.entries.len(), false);
+        Ok(true)
+    }
+}
+
+/// One shard's message index. Single-threaded: the shard's executor owns it.
+pub struct MessageIndex {
+    dir: PathBuf,
+    slots: u32,
+    entries_per_file: u32,
+    /// Files before the active one, oldest first; each holds at least one entry.
+    sealed: Vec<Sealed>,
+    active: Active,
+    /// Files written since the last sync.
+    unsynced: BTreeSet<u64>,
+    /// A file was created or removed since the last sync.
+    dir_dirty: bool,
+}
+
+impl MessageIndex {
+    /// Opens or creates the index in `dir`. Older files are checked by header and length; the
+    /// newest is read whole into memory, and whatever of it is torn is cut (durably, at once).
+    pub fn open(dir: &Path, slots: u32, entries_per_file: u32) -> Result<MessageIndex> {
+        assert!(slots > 0 && entries_per_file > 0, "index files need room");
+        fs::create_dir_all(dir).map_err(|e| StorageError::io(dir, e))?;
+        let mut idx = MessageIndex {
+            dir: dir.to_path_buf(),
+            slots,
+            entries_per_file,
+            sealed: Vec::new(),
+            active: Active::new(0, slots, entries_per_file),
+            unsynced: BTreeSet::new(),
+            dir_dirty: false,
+        };
+        let files = list_files(dir)?;
+        let Some((&newest, older)) = files.split_last() else {
+            return Ok(idx);
+        };
+        for &seq in older {
+            if let Some(header) = idx.sealed_header(seq)? {
+                idx.sealed.push(Sealed { seq, header });
+                continue;
+            }
+            let a = idx.load(seq)?;
+            if a.entries.is_empty() {
+                idx.remove_file(seq)?;
+            } else {
+                idx.sealed.push(Sealed {
+                    seq,
+                    header: a.header,
+                });
+            }
+        }
+        let a = idx.load(newest)?;
+        // Its successor must not reach the disk before it does.
+        idx.unsynced.insert(newest);
+        let ours = (a.header.slots, a.header.capacity) == (slots, entries_per_file);
+        if a.entries.is_empty() && !ours {
+            idx.active = Active::new(newest, slots, entries_per_file);
+        } else if a.is_full() || !ours {
+            idx.sealed.push(Sealed {
+                seq: newest,
+                header: a.header,
+            });
+            idx.active = Active::new(newest + 1, slots, entries_per_file);
+        } else {
+            idx.active = a;
+        }
+        Ok(idx)
+    }
+
+    /// Indexes `key` for the record at `offset` stored at `store_timestamp` (ms). In memory; never
+    /// does I/O unless the active file is full (then it seals it: writes it out fully first).
+    /// Offsets must not go back or change shard: a shard's records are indexed in log order.
+    pub fn put(&mut self, key: &str, offset: CommitLogOffset, store_timestamp: i64) -> Result<()> {
+        let last = self.last_indexed();
+        if !follows(last, offset) {
+            return Err(StorageError::Corrupt {
+                what: "message index order",
+                path: self.dir.clone(),
+                reason: format!("put of {offset} after {last:?}: records are indexed in log order"),
+            });
+        }
+        if self.active.is_full() {
+            self.seal()?;
+        }
+        let hash = key_hash(key);
+        let prev = self.active.heads[self.active.header.slot_of(hash)];
+        self.active.push(Entry {
+            hash,
+            offset,
+            timestamp: store_timestamp,
+            prev,
+        });
+        Ok(())
+    }
+
+    /// Commit-log offsets of up to `max` records whose key hash matches `key` and whose store time
+    /// is in [begin, end] (inclusive), newest first, across files (newest file first; files whose
+    /// time range does not overlap are skipped). A chain walk stops at the first entry stored
+    /// before `begin`, which assumes store times do not go back within a file.
+    pub fn lookup(
+        &self,
+        key: &str,
+        begin: i64,
+        end: i64,
+        max: usize,
+    ) -> Result<Vec<CommitLogOffset>> {
+        let hash = key_hash(key);
+        let mut out = Vec::new();
+        let a = &self.active;
+        if a.header.overlaps(begin, end) {
+            let head = a.heads[a.header.slot_of(hash)];
+            walk(
+                head,
+                a.header.count,
+                hash,
+                (begin, end),
+                max,
+                &mut out,
+                |n| Ok(a.entries[n as usize - 1]),
+            )?;
+        }
+        for s in self.sealed.iter().rev() {
+            if out.len() >= max {
+                break;
+            }
+            if s.header.overlaps(begin, end) {
+                self.lookup_sealed(s, hash, (begin, end), max, &mut out)?;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The largest offset indexed so far (recovery re-indexes records at or after it). None when
+    /// empty.
+    pub fn last_indexed(&self) -> Option<CommitLogOffset> {
+        if self.active.header.count > 0 {
+            return Some(self.active.header.last);
+        }
+        self.sealed.last().map(|s| s.header.last)
+    }
+
+    /// Recovery: forgets entries with offset >= `end` of `end`'s shard (the commit log was cut
+    /// there). Files wholly after the cut are removed; the file holding it becomes the active one
+    /// (read into memory if it was sealed) and is cut there, its slots following the removed
+    /// entries' prev links back. Synced before returning: a stale entry past the cut would make
+    /// `last_indexed` claim records that are gone.
+    pub fn truncate_after(&mut self, end: CommitLogOffset) -> Result<()> {
+        let doomed = |o: CommitLogOffset| o.shard() == end.shard() && o >= end;
+        if !self.last_indexed().is_some_and(doomed) {
+            return Ok(());
+        }
+        loop {
+            let path = self.path(self.active.seq);
+            self.active.cut(&path, doomed)?;
+            match self.sealed.last() {
+                Some(s) if self.active.header.count == 0 && doomed(s.header.last) => {
+                    let s = self.sealed.pop().expect("matched above");
+                    let loaded = self.load(s.seq)?;
+                    let emptied = std::mem::replace(&mut self.active, loaded);
+                    let seq = emptied.seq;
+                    drop(emptied);
+                    self.remove_file(seq)?;
+                }
+                _ => break,
+            }
+        }
+        self.flush()?;
+        self.sync()
+    }
+
+    /// Writes what changed to the active file (no fsync, except that a new file is created only
+    /// after the files before it are synced: see the module comment).
+    pub fn flush(&mut self) -> Result<()> {
+        let path = self.path(self.active.seq);
+        if self.active.file.is_none() {
+            if self.active.entries.is_empty() {
+                self.active.dirty_pages.clear();
+                self.active.header_dirty = false;
+                return Ok(());
+            }
+            self.sync()?;
+            let f = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&path)
+                .map_err(|e| StorageError::io(&path, e))?;
+            self.active.file = Some(f);
+            self.dir_dirty = true;
+        }
+        if self.active.write_out(&path)? {
+            self.unsynced.insert(self.active.seq);
+        }
+        Ok(())
+    }
+
+    /// fdatasync of files written since the last sync, and of the directory if it changed.
+    pub fn sync(&mut self) -> Result<()> {
+        while let Some(seq) = self.unsynced.pop_first() {
+            let path = self.path(seq);
+            let res = match &self.active.file {
+                Some(f) if self.active.seq == seq => f.sync_data(),
+                _ => match File::open(&path) {
+                    Ok(f) => f.sync_data(),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                    Err(e) => Err(e),
+                },
+            };
+            if let Err(e) = res {
+                self.unsynced.insert(seq);
+                return Err(StorageError::io(path, e));
+            }
+        }
+        if self.dir_dirty {
+            File::open(&self.dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| StorageError::io(&self.dir, e))?;
+            self.dir_dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Retention: deletes whole sealed files, oldest first, whose last entry is of
+    /// `min_commit_log`'s shard and before it. The file holding the last entry stays, so
+    /// `last_indexed` survives a restart. Returns how many were deleted.
+    pub fn delete_before(&mut self, min_commit_log: CommitLogOffset) -> Result<usize> {
+        let keep_newest = usize::from(self.active.header.count == 0);
+        let candidates = self.sealed.len().saturating_sub(keep_newest);
+        let expired = self.sealed[..candidates]
+            .iter()
+            .take_while(|s| {
+                s.header.last.shard() == min_commit_log.shard() && s.header.last < min_commit_log
+            })
+            .count();
+        for _ in 0..expired {
+            self.remove_file(self.sealed[0].seq)?;
+            self.sealed.remove(0);
+        }
+        Ok(expired)
+    }
+
+    fn path(&self, seq: u64) -> PathBuf {
+        self.dir.join(format!("{seq:020}"))
+    }
+
+    fn seal(&mut self) -> Result<()> {
+        self.flush()?;
+        let next = Active::new(self.active.seq + 1, self.slots, self.entries_per_file);
+        let full = std::mem::replace(&mut self.active, next);
+        self.sealed.push(Sealed {
+            seq: full.seq,
+            header: full.header,
+        });
+        Ok(())
+    }
+
+    /// The header of an older file, if it is intact, non-empty, backed by the file's length and
+    /// follows the file before it.
+    fn sealed_header(&self, seq: u64) -> Result<Option<Header>> {
+        let path = self.path(seq);
+        let io_err = |e| StorageError::io(&path, e);
+        let f = File::open(&path).map_err(io_err)?;
+        let len = f.metadata().map_err(io_err)?.len();
+        let mut b = [0; HEADER_SIZE];
+        if read_full_at(&f, &mut b, 0).map_err(io_err)? < HEADER_SIZE {
+            return Ok(None);
+        }
+        let floor = self.sealed.last().map(|s| s.header.last);
+        Ok(Header::decode(&b).filter(|h| h.count > 0 && len >= h.len() && follows(floor, h.first)))
+    }
+
+    /// Loads file `seq` whole (see [`Active::load`]) and makes its repairs durable at once, so no
+    /// later write can reach the disk before them.
+    fn load(&mut self, seq: u64) -> Result<Active> {
+        let path = self.path(seq);
+        let floor = self.sealed.last().map(|s| s.header.last);
+        let geometry = (self.slots, self.entries_per_file);
+        let (mut a, cut) = Active::load(&path, seq, geometry, floor)?;
+        if a.write_out(&path)? | cut {
+            log::warn!(
+                "index file {} was torn or damaged; kept its first {} entries",
+                path.display(),
+                a.entries.len()
+            );
+            let f = a.file.as_ref().expect("loaded");
+            f.sync_data().map_err(|e| StorageError::io(&path, e))?;
+        }
+        Ok(a)
+    }
+
+    fn lookup_sealed(
+        &self,
+        s: &Sealed,
+        hash: u32,
+        range: (i64, i64),
+        max: usize,
+        out: &mut Vec<CommitLogOffset>,
+    ) -> Result<()> {
+        let path = self.path(s.seq);
+        let io_err = |e| StorageError::io(&path, e);
+        let f = File::open(&path).map_err(io_err)?;
+        let h = &s.header;
+        let mut b = [0; ENTRY_SIZE];
+        f.read_exact_at(&mut b[..4], h.slot_pos(h.slot_of(hash)))
+            .map_err(io_err)?;
+        walk(be_u32(&b[..4]), h.count, hash, range, max, out, |n| {
+            f.read_exact_at(&mut b, h.entry_pos(n)).map_err(io_err)?;
+            Ok(Entry::decode(&b))
+        })
+    }
+
+    fn remove_file(&mut self, seq: u64) -> Result<()> {
+        self.unsynced.remove(&seq);
+        let path = self.path(seq);
+        match fs::remove_file(&path) {
+            Ok(()) => self.dir_dirty = true,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StorageError::io(path, e)),
+        }
+        Ok(())
+    }
+}
+
+/// Sequence numbers of the index files in `dir`, ascending.
+fn list_files(dir: &Path) -> Result<Vec<u64>> {
+    let mut files = Vec::new();
+    for item in fs::read_dir(dir).map_err(|e| StorageError::io(dir, e))? {
+        let item = item.map_err(|e| StorageError::io(dir, e))?;
+        let name = item.file_name();
+        let seq = name
+            .to_str()
+            .filter(|n| n.len() == 20 && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse().ok());
+        match seq {
+            Some(seq) => files.push(seq),
+            None => log::warn!("ignoring {} in an index directory", item.path().display()),
+        }
+    }
+    files.sort_unstable();
+    Ok(files)
+}
+
+/// Reads until `buf` is full or the file ends; returns the bytes read.
+fn read_full_at(f: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read_at(&mut buf[n..], pos + n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+impl fmt::Debug for MessageIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MessageIndex")
+            .field("dir", &self.dir)
+            .field("slots", &self.slots)
+            .field("entries_per_file", &self.entries_per_file)
+            .field("sealed_files", &self.sealed.len())
+            .field("active_file", &self.active.seq)
+            .field("active_entries", &self.active.entries.len())
+            .field(
+                "unflushed",
+                &(self.active.entries.len() - self.active.written),
+            )
+            .field("last_indexed", &self.last_indexed())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A fresh directory under the system temp dir, removed on drop.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new() -> Self {
+            static NEXT: AtomicUsize = AtomicUsize::new(0);
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let dir = std::env::temp_dir().join(format!("ringmq-idx-{}-{n}", std::process::id()));
+            let _ = fs::remove_dir_all(&dir);
+            TempDir(dir)
+        }
+
+        fn file(&self, seq: u64) -> PathBuf {
+            self.0.join(format!("{seq:020}"))
+        }
+
+        fn files(&self) -> Vec<u64> {
+            list_files(&self.0).unwrap()
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// (key, offset, store time) in put order: what the caller would find reading the records.
+    type Puts = Vec<(String, CommitLogOffset, i64)>;
+
+    /// Record `i` of the test log: 100 bytes each in shard 1.
+    fn off(i: u64) -> CommitLogOffset {
+        CommitLogOffset::new(1, i * 100)
+    }
+
+    fn key(k: u64) -> String {
+        format!("TopicTest#k{k}")
+    }
+
+    /// Puts records `range`, record i under key i % 4 stored at 1000 + i.
+    fn fill(idx: &mut MessageIndex, puts: &mut Puts, range: std::ops::Range<u64>) {
+        for i in range {
+            let p = (key(i % 4), off(i), 1000 + i as i64);
+            idx.put(&p.0, p.1, p.2).unwrap();
+            puts.push(p);
+        }
+    }
+
+    /// What a lookup must return: puts whose key hashes like `key`, newest first, in the range,
+    /// equal offsets in a row once, at most `max`.
+    fn expected(
+        puts: &[(String, CommitLogOffset, i64)],
+        key: &str,
+        range: (i64, i64),
+        max: usize,
+    ) -> Vec<CommitLogOffset> {
+        let mut out = Vec::new();
+        for (k, o, t) in puts.iter().rev() {
+            if out.len() < max
+                && key_hash(k) == key_hash(key)
+                && (range.0..=range.1).contains(t)
+                && out.last() != Some(o)
+            {
+                out.push(*o);
+            }
+        }
+        out
+    }
+
+    /// Checks every test key over the whole time range and a few windows.
+    fn check_all(idx: &MessageIndex, puts: &[(String, CommitLogOffset, i64)]) {
+        assert_eq!(idx.last_indexed(), puts.last().map(|p| p.1));
+        for k in 0..5 {
+            for (range, max) in [
+                ((i64::MIN, i64::MAX), usize::MAX),
+                ((1003, 1013), 100),
+                ((1005, 1030), 2),
+                ((1012, 1012), 1),
+            ] {
+                let got = idx.lookup(&key(k), range.0, range.1, max).unwrap();
+                assert_eq!(
+                    got,
+                    expected(puts, &key(k), range, max),
+                    "key {k} in {range:?}, max {max}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn hash_and_layouts_are_pinned() {
+        assert_eq!(
+            ["", "a", "foobar"].map(key_hash),
+            [0x811c_9dc5, 0xe40c_292c, 0xbf9c_f968]
+        );
+        let e = Entry {
+            hash: 0x0102_0304,
+            offset: CommitLogOffset(5),
+            timestamp: -2,
+            prev: 7,
+        };
+        let mut b = [0; ENTRY_SIZE];
+        e.encode(&mut b);
+        assert_eq!(
+            b,
+            [
+                1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 0, 5, 255, 255, 255, 255, 255, 255, 255, 254, 0, 0,
+                0, 7
+            ]
+        );
+        assert_eq!(Entry::decode(&b), e);
+        let mut h = Header::empty(4, 8);
+        h.add(&e);
+        let mut b = h.encode();
+        assert_eq!(
+            (&b[..8], Header::decode(&b)),
+            (&b"RMQI\0\x01\0\0"[..], Some(h))
+        );
+        assert_eq!((h.entry_pos(1), h.len()), (64 + 16, 64 + 16 + 24));
+        b[17] ^= 1;
+        assert_eq!(Header::decode(&b), None);
+    }
+
+    #[test]
+    fn lookup_filters_by_hash_time_and_max_newest_first() {
+        let tmp = TempDir::new();
+        let mut idx = MessageIndex::open(&tmp.0, 4, 1000).unwrap();
+        // 17 keys share 4 slots; the last two also share their 32-bit hash.
+        let mut keys: Vec<String> = (0..15).map(|k| format!("TopicA#k{k}")).collect();
+        keys.extend(["TopicA#c82828".into(), "TopicA#c1457162".into()]);
+        assert_eq!(key_hash(&keys[15]), key_hash(&keys[16]));
+        let mut puts = Vec::new();
+        for i in 0..300u64 {
+            let p = (keys[i as usize % 17].clone(), off(i), 1000 + i as i64 / 2);
+            idx.put(&p.0, p.1, p.2).unwrap();
+            puts.push(p);
+        }
+        for key in &keys {
+            let got = idx.lookup(key, 0, i64::MAX, usize::MAX).unwrap();
+            // The caller's check: read each candidate record, keep those with this key.
+            let kept: Vec<_> = got
+                .iter()
+                .copied()
+                .filter(|o| puts[(o.local() / 100) as usize].0 == *key)
+                .collect();
+            let mine: Vec<_> = puts
+                .iter()
+                .rev()
+                .filter(|p| p.0 == *key)
+                .map(|p| p.1)
+                .collect();
+            assert_eq!(kept, mine);
+            assert_eq!(
+                got.len() > mine.len(),
+                key.contains("#c"),
+                "only colliding keys see others"
+            );
+            for (range, max) in [
+                ((0, i64::MAX), 1000),
+                ((1010, 1040), 100),
+                ((1000, 1000), 5),
+                ((1100, 2000), 3),
+                ((0, 999), 9),
+                ((1050, 1020), 9),
+            ] {
+                assert_eq!(
+                    idx.lookup(key, range.0, range.1, max).unwrap(),
+                    expected(&puts, key, range, max)
+                );
+            }
+        }
+        assert_eq!(idx.lookup("TopicA#k1", 0, i64::MAX, 0).unwrap(), vec![]);
+        // Keys of one record come back as one candidate; a record indexed twice, too.
+        for k in ["TopicA#x", "TopicA#x", "TopicA#y"] {
+            idx.put(k, off(300), 2000).unwrap();
+        }
+        assert_eq!(
+            idx.lookup("TopicA#x", 0, i64::MAX, 9).unwrap(),
+            vec![off(300)]
+        );
+        assert!(matches!(
+            idx.put("TopicA#z", off(299), 2000),
+            Err(StorageError::Corrupt { .. })
+        ));
+        assert!(
+            idx.put("TopicA#z", CommitLogOffset::new(2, 0), 2000)
+                .is_err(),
+            "other shard"
+        );
+    }
+
+    #[test]
+    fn rotates_files_and_reopens_with_the_same_answers() {
+        let tmp = TempDir::new();
+        let mut idx = MessageIndex::open(&tmp.0, 3, 5).unwrap();
+        let mut puts = Vec::new();
+        fill(&mut idx, &mut puts, 0..23);
+        assert_eq!(
+            tmp.files(),
+            [0, 1, 2, 3],
+            "sealing writes a file; the active one waits"
+        );
+        check_all(&idx, &puts);
+        idx.flush().unwrap();
+        idx.sync().unwrap();
+        assert_eq!(tmp.files(), [0, 1, 2, 3, 4]);
+        assert_eq!(fs::metadata(tmp.file(4)).unwrap().len(), 64 + 12 + 3 * 24);
+        let mut idx = MessageIndex::open(&tmp.0, 3, 5).unwrap();
+        check_all(&idx, &puts);
+
+        // 23 and 24 fill file 4, which is written when 25 seals it; 25.. are never flushed.
+        fill(&mut idx, &mut puts, 23..30);
+        check_all(&idx, &puts);
+        drop(idx);
+        let idx = MessageIndex::open(&tmp.0, 3, 5).unwrap();
+        puts.truncate(25);
+        check_all(&idx, &puts);
+        assert_eq!(tmp.files(), [0, 1, 2, 3, 4]);
+
+        // Another geometry reads the old files by their own and starts a new one.
+        let mut idx = MessageIndex::open(&tmp.0, 7, 2).unwrap();
+        fill(&mut idx, &mut puts, 25..28);
+        idx.flush().unwrap();
+        check_all(&idx, &puts);
+        check_all(&MessageIndex::open(&tmp.0, 7, 2).unwrap(), &puts);
+    }
+
+    #[test]
+    fn truncate_after_cuts_across_files_and_survives_reopen() {
+        let tmp = TempDir::new();
+        let mut idx = MessageIndex::open(&tmp.0, 3, 5).unwrap();
+        let mut puts = Vec::new();
+        fill(&mut idx, &mut puts, 0..23);
+        idx.flush().unwrap();
+        for other in [CommitLogOffset::new(2, 0), off(22) + 1] {
+            idx.truncate_after(other).unwrap();
+            check_all(&idx, &puts);
+        }
+        idx.truncate_after(off(13)).unwrap();
+        puts.truncate(13);
+        check_all(&idx, &puts);
+        assert_eq!(tmp.files(), [0, 1, 2]);
+        let mut idx = MessageIndex::open(&tmp.0, 3, 5).unwrap();
+        check_all(&idx, &puts);
+        fill(&mut idx, &mut puts, 13..17);
+        idx.flush().unwrap();
+        check_all(&MessageIndex::open(&tmp.0, 3, 5).unwrap(), &puts);
+
+        // At a file boundary the emptied file stays, empty; before everything, nothing is left.
+        idx.truncate_after(off(10)).unwrap();
+        puts.truncate(10);
+        check_all(&idx, &puts);
+        assert_eq!(tmp.files(), [0, 1, 2]);
+        let mut idx = MessageIndex::open(&tmp.0, 3, 5).unwrap();
+        check_all(&idx, &puts);
+        idx.truncate_after(off(0)).unwrap();
+        check_all(&idx, &[]);
+        check_all(&MessageIndex::open(&tmp.0, 3, 5).unwrap(), &[]);
+        puts.clear();
+        fill(&mut idx, &mut puts, 0..7);
+        idx.flush().unwrap();
+        check_all(&MessageIndex::open(&tmp.0, 3, 5).unwrap(), &puts);
+    }
+
+    #[test]
+    fn delete_before_removes_whole_sealed_files_only() {
+        let tmp = TempDir::new();
+        let mut idx = MessageIndex::open(&tmp.0, 3, 5).unwrap();
+        let mut puts = Vec::new();
+        fill(&mut idx, &mut puts, 0..23);
+        assert_eq!(
+            idx.delete_before(CommitLogOffset::new(2, 0)).unwrap(),
+            0,
+            "other shard"
+        );
+        assert_eq!(idx.delete_before(off(4)).unwrap(), 0, "file 0 ends at 4");
+        assert_eq!(idx.delete_before(off(7)).unwrap(), 1);
+        assert_eq!(tmp.files(), [1, 2, 3]);
+        assert_eq!(
+            idx.delete_before(off(1000)).unwrap(),
+            3,
+            "not the active file"
+        );
+        assert_eq!(tmp.files(), [] as [u64; 0]);
+        puts.drain(..20);
+        check_all(&idx, &puts);
+        idx.flush().unwrap();
+        check_all(&MessageIndex::open(&tmp.0, 3, 5).unwrap(), &puts);
+
+        // With the active file empty, the newest sealed one stays for last_indexed.
+        fill(&mut idx, &mut puts, 23..30);
+        idx.flush().unwrap();
+        let mut idx = MessageIndex::open(&tmp.0, 3, 5).unwrap();
+        assert_eq!(
+            (tmp.files(), idx.delete_before(off(1000)).unwrap()),
+            (vec![4, 5], 1)
+        );
+        puts.drain(..5);
+        check_all(&idx, &puts);
+    }
+
+    #[test]
+    fn torn_newest_file_keeps_its_consistent_prefix() {
+        let tmp = TempDir::new();
+        let path = tmp.file(0);
+        let mut puts = Vec::new();
+        let mut idx = MessageIndex::open(&tmp.0, 3, 50).unwrap();
+        fill(&mut idx, &mut puts, 0..20);
+        idx.flush().unwrap();
+        let header_at_20 = fs::read(&path).unwrap()[..HEADER_SIZE].to_vec();
+        let entries = 64 + 12;
+        let reopen = |puts: &Puts| {
+            let idx = MessageIndex::open(&tmp.0, 3, 50).unwrap();
+            check_all(&idx, puts);
+            idx
+        };
+
+        // Entries written but not the header that commits them: the file is cut back.
+        fill(&mut idx, &mut puts, 20..25);
+        idx.flush().unwrap();
+        drop(idx);
+        let f = OpenOptions::new().write(true).open(&path).unwrap();
+        f.write_all_at(&header_at_20, 0).unwrap();
+        puts.truncate(20);
+        drop(reopen(&puts));
+        assert_eq!(fs::metadata(&path).unwrap().len(), entries + 20 * 24);
+
+        // A cut inside entry 12 with a broken header: entries are checked one by one.
+        f.set_len(entries + 12 * 24 + 7).unwrap();
+        f.write_all_at(&[0xff], 17).unwrap();
+        puts.truncate(12);
+        let mut idx = reopen(&puts);
+        fill(&mut idx, &mut puts, 12..20);
+        idx.flush().unwrap();
+        drop(idx);
+        drop(reopen(&puts));
+
+        // A slot table page never written: slots are rebuilt and written back.
+        f.write_all_at(&[0; 12], 64).unwrap();
+        let mut idx = reopen(&puts);
+        // An entry whose link does not fit ends the prefix, even under a good header.
+        fill(&mut idx, &mut puts, 20..22);
+        idx.flush().unwrap();
+        drop(idx);
+        f.write_all_at(&0xdeadu32.to_be_bytes(), entries + 22 * 24 - 4)
+            .unwrap();
+        puts.truncate(21);
+        let mut idx = reopen(&puts);
+        // Sealing the repaired file makes lookups read its slot table from disk.
+        fill(&mut idx, &mut puts, 21..51);
+        check_all(&idx, &puts);
+        assert_eq!(tmp.files(), [0]);
+        drop(idx);
+        puts.truncate(50);
+        drop(reopen(&puts));
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        /// Key, records skipped (0: another key of the same record), milliseconds passed.
+        Put(u8, u8, u8),
+        Flush,
+        Sync,
+        Reopen,
+        /// At a fraction (of 256) of the log written so far.
+        Truncate(u8),
+        Delete(u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            10 => (0u8..6, 0u8..3, 0u8..3).prop_map(|(k, s, t)| Op::Put(k, s, t)),
+            2 => Just(Op::Flush),
+            1 => Just(Op::Sync),
+            2 => Just(Op::Reopen),
+            1 => any::<u8>().prop_map(Op::Truncate),
+            1 => any::<u8>().prop_map(Op::Delete),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn behaves_like_a_vec(ops in prop::collection::vec(op(), 1..80), slots in 1u32..5, per_file in 1u32..6) {
+            check(ops, slots, per_file as usize);
+        }
+    }
+
+    /// Applies `ops` to an index and to a model: the puts, and how many each file holds.
+    fn check(ops: Vec<Op>, slots: u32, per_file: usize) {
+        let tmp = TempDir::new();
+        let mut idx = MessageIndex::open(&tmp.0, slots, per_file as u32).unwrap();
+        let (mut puts, mut files, mut flushed): (Puts, Vec<usize>, usize) =
+            (Vec::new(), vec![0], 0);
+        let (mut pos, mut now) = (0u64, 1000i64);
+        for op in ops {
+            match op {
+                Op::Put(k, skip, dt) => {
+                    (pos, now) = (pos + u64::from(skip) * 100, now + i64::from(dt));
+                    let p = (key(k.into()), CommitLogOffset::new(1, pos), now);
+                    idx.put(&p.0, p.1, p.2).unwrap();
+                    if files.last() == Some(&per_file) {
+                        flushed = puts.len();
+                        files.push(0);
+                    }
+                    *files.last_mut().unwrap() += 1;
+                    puts.push(p);
+                }
+                Op::Flush => {
+                    idx.flush().unwrap();
+                    flushed = puts.len();
+                }
+                Op::Sync => idx.sync().unwrap(),
+                Op::Reopen => {
+                    drop(idx);
+                    idx = MessageIndex::open(&tmp.0, slots, per_file as u32).unwrap();
+                    let lost = puts.len() - flushed;
+                    assert!(lost <= *files.last().unwrap(), "sealed files are written");
+                    *files.last_mut().unwrap() -= lost;
+                    puts.truncate(flushed);
+                }
+                Op::Truncate(at) => {
+                    let end = CommitLogOffset::new(1, pos * u64::from(at) / 256);
+                    idx.truncate_after(end).unwrap();
+                    let mut cut = puts.iter().rev().take_while(|p| p.1 >= end).count();
+                    puts.truncate(puts.len() - cut);
+                    loop {
+                        let last = files.last_mut().unwrap();
+                        let n = cut.min(*last);
+                        (*last, cut) = (*last - n, cut - n);
+                        if cut == 0 {
+                            break;
+                        }
+                        files.pop();
+                    }
+                    (flushed, pos) = (puts.len(), end.local());
+                }
+                Op::Delete(at) => {
+                    let min = CommitLogOffset::new(1, pos * u64::from(at) / 256);
+                    let sealed =
+                        (files.len() - 1).saturating_sub(usize::from(files.last() == Some(&0)));
+                    let mut gone = 0;
+                    while gone < sealed && puts[files[gone] - 1].1 < min {
+                        puts.drain(..files[gone]);
+                        flushed -= files[gone];
+                        gone += 1;
+                    }
+                    files.drain(..gone);
+                    assert_eq!(idx.delete_before(min).unwrap(), gone);
+                }
+            }
+            check_all(&idx, &puts);
+        }
+    }
+}
