@@ -268,6 +268,18 @@ impl ConsumeQueue {
     }
 
     /// fdatasyncs the files written since the last sync, and the directory if it changed.
+    /// Whether [`ConsumeQueue::sync`] has anything to do.
+    pub fn has_unsynced(&self) -> bool {
+        !self.unsynced.is_empty() || self.dir_dirty
+    }
+
+    /// Records that the caller made everything durable another way (one `syncfs` of the file
+    /// system instead of a sync per file, for shards with many queues).
+    pub fn mark_synced(&mut self) {
+        self.unsynced.clear();
+        self.dir_dirty = false;
+    }
+
     pub fn sync(&mut self) -> Result<()> {
         while let Some(file) = self.unsynced.pop_first() {
             let path = self.path(file);

@@ -12,6 +12,7 @@ use crate::commitlog::{
 };
 use crate::consume_queue::{ConsumeQueue, CqEntry};
 use crate::error::{Result, StorageError};
+use crate::index_file::MessageIndex;
 use crate::offset::{CommitLogOffset, QueueOffset};
 use bytes::{Bytes, BytesMut};
 use ringmq_protocol::message::{body_crc, StoredMessage};
@@ -65,6 +66,10 @@ pub struct ShardConfig {
     /// The broker's address, stored in every record (it becomes part of the message id).
     pub store_host: SocketAddr,
     pub retention: RetentionPolicy,
+    /// Hash slots per index file.
+    pub index_slots: u32,
+    /// Keys per index file; the active file is held in memory (24 bytes a key).
+    pub index_entries_per_file: u32,
 }
 
 impl Default for ShardConfig {
@@ -76,6 +81,8 @@ impl Default for ShardConfig {
             checkpoint_interval: Duration::from_secs(1),
             store_host: "127.0.0.1:10911".parse().expect("valid address"),
             retention: RetentionPolicy::default(),
+            index_slots: 1 << 18,
+            index_entries_per_file: 1 << 20,
         }
     }
 }
@@ -176,6 +183,7 @@ pub struct Shard {
     config: ShardConfig,
     commit_log: Rc<CommitLog>,
     queues: RefCell<HashMap<QueueKey, ConsumeQueue>>,
+    index: RefCell<MessageIndex>,
     checkpoint: RefCell<CheckpointFile>,
 }
 
@@ -196,7 +204,18 @@ impl Shard {
         std::fs::create_dir_all(dir).map_err(|e| StorageError::io(dir, e))?;
         let (checkpoint_file, checkpoint) = CheckpointFile::open(dir)?;
         let mut queues = load_queues(&dir.join("consumequeue"), &config)?;
-        let scan_from = checkpoint.map(|c| c.dispatched.min(c.commit_log_durable));
+        let mut index = MessageIndex::open(
+            &dir.join("index"),
+            config.index_slots,
+            config.index_entries_per_file,
+        )?;
+        // Rescan from where both the queues and the index are known to be on disk.
+        let scan_from = checkpoint.map(|c| {
+            let queues_done = c.dispatched.min(c.commit_log_durable);
+            index
+                .last_indexed()
+                .map_or(queues_done, |i| i.min(queues_done))
+        });
         let cq_root = dir.join("consumequeue");
         let mut dispatch_error = None;
         let (commit_log, report) = CommitLog::open(
@@ -207,6 +226,12 @@ impl Shard {
             |r| {
                 if dispatch_error.is_some() {
                     return;
+                }
+                if index.last_indexed().is_none_or(|last| r.offset >= last) {
+                    if let Err(e) = index_keys(&mut index, &r.message, r.offset) {
+                        dispatch_error = Some(e);
+                        return;
+                    }
                 }
                 let key = (r.message.topic.clone(), r.message.queue_id);
                 let cq = match queues.entry(key) {
@@ -257,12 +282,14 @@ impl Shard {
             cq.truncate_after(report.end)?;
             cq.correct_min_offset(log_start)?;
         }
+        index.truncate_after(report.end)?;
         let shard = Rc::new(Shard {
             id,
             dir: dir.to_owned(),
             config,
             commit_log,
             queues: RefCell::new(queues),
+            index: RefCell::new(index),
             checkpoint: RefCell::new(checkpoint_file),
         });
         shard.write_checkpoint(false).await?;
@@ -332,6 +359,11 @@ impl Shard {
                     size: len as u32,
                     tag_code,
                 });
+                // The message is stored either way; a key the index could not take is logged
+                // (lookups by it will miss) rather than failing a durable put.
+                if let Err(e) = index_keys(&mut self.index.borrow_mut(), &record, offset) {
+                    log::error!("shard {}: cannot index message at {offset}: {e}", self.id);
+                }
                 (out.freeze(), q)
             })
             .await?;
@@ -468,6 +500,41 @@ impl Shard {
             .map_or(QueueOffset(0), ConsumeQueue::max_offset)
     }
 
+    /// Messages of `topic` whose `KEYS` contain `key`, or whose unique key is `key`, stored within
+    /// `[begin, end]` (ms), newest first, at most `max` (QUERY_MESSAGE). The index returns
+    /// candidates by key hash; each is read and checked, so hash collisions never show.
+    pub async fn query_by_key(
+        &self,
+        topic: &str,
+        key: &str,
+        max: usize,
+        begin: i64,
+        end: i64,
+    ) -> Result<Vec<StoredMessage>> {
+        let candidates = self.index.borrow().lookup(
+            &index_key(topic, key),
+            begin,
+            end,
+            max.saturating_mul(4).max(16),
+        )?;
+        let mut out = Vec::new();
+        for offset in candidates {
+            if out.len() >= max {
+                break;
+            }
+            let Ok(msg) = self.read_at(offset).await else {
+                continue;
+            };
+            let props = msg.properties();
+            if msg.topic == topic
+                && (props.keys().any(|k| k == key) || props.unique_key() == Some(key))
+            {
+                out.push(msg);
+            }
+        }
+        Ok(out)
+    }
+
     /// The store time of the message at `offset` of a queue.
     pub async fn store_time_at(
         &self,
@@ -552,20 +619,41 @@ impl Shard {
                 cq.delete_before(new_min)?;
                 cq.correct_min_offset(new_min)?;
             }
+            self.index.borrow_mut().delete_before(new_min)?;
             deleted += 1;
         }
         Ok(deleted)
     }
 
-    /// Writes consume queues out, syncs them, and records a checkpoint.
+    /// Writes consume queues out, makes them durable, and records a checkpoint.
+    ///
+    /// With thousands of active queues, one fdatasync per dirty file would take seconds; one
+    /// `syncfs` of the store's file system writes them all back in one go, and also makes new
+    /// queue directories durable (per-file syncs would not cover their parents).
     pub async fn write_checkpoint(&self, clean_shutdown: bool) -> Result<()> {
         let durable = self.commit_log.durable_pos();
-        {
+        let dirty = {
             let mut queues = self.queues.borrow_mut();
+            let mut dirty = false;
             for cq in queues.values_mut() {
                 cq.flush()?;
-                cq.sync()?;
+                dirty |= cq.has_unsynced();
             }
+            dirty
+        };
+        if dirty {
+            let dir = self.dir.clone();
+            glommio::executor()
+                .spawn_blocking(move || sync_file_system(&dir))
+                .await?;
+            for cq in self.queues.borrow_mut().values_mut() {
+                cq.mark_synced();
+            }
+        }
+        {
+            let mut index = self.index.borrow_mut();
+            index.flush()?;
+            index.sync()?;
         }
         let cp = Checkpoint {
             commit_log_durable: durable,
@@ -618,6 +706,17 @@ async fn retention_loop(shard: std::rc::Weak<Shard>) {
     }
 }
 
+/// `syncfs` on the file system holding `dir`.
+fn sync_file_system(dir: &Path) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let d = std::fs::File::open(dir).map_err(|e| StorageError::io(dir, e))?;
+    // SAFETY: `d` is an open descriptor for the duration of the call.
+    if unsafe { libc::syncfs(d.as_raw_fd()) } != 0 {
+        return Err(StorageError::io(dir, std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
 /// Percentage of the file system holding `dir` that is in use.
 fn disk_used_percent(dir: &Path) -> Result<u32> {
     use std::os::unix::ffi::OsStrExt;
@@ -645,6 +744,27 @@ fn local_hour(now: SystemTime) -> u8 {
         return ((secs / 3600) % 24) as u8;
     }
     tm.tm_hour as u8
+}
+
+/// Java's index key: topic, `#`, key.
+fn index_key(topic: &str, key: &str) -> String {
+    format!("{topic}#{key}")
+}
+
+/// Indexes a message under each of its keys and its unique key.
+fn index_keys(
+    index: &mut MessageIndex,
+    msg: &StoredMessage,
+    offset: CommitLogOffset,
+) -> Result<()> {
+    let props = msg.properties();
+    for key in props.keys() {
+        index.put(&index_key(&msg.topic, key), offset, msg.store_timestamp)?;
+    }
+    if let Some(unique) = props.unique_key() {
+        index.put(&index_key(&msg.topic, unique), offset, msg.store_timestamp)?;
+    }
+    Ok(())
 }
 
 /// Java stores the tag's `String.hashCode` as the consume-queue tag code.

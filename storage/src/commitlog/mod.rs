@@ -471,6 +471,11 @@ impl CommitLog {
         self.tail.borrow_mut().closed = true;
         self.to_flusher.notify();
         self.from_flusher.notify();
+        // A segment still being prepared would otherwise finish after we are gone and race the
+        // next open of this directory for the same file.
+        self.from_flusher
+            .wait_until(|| !self.tail.borrow().preparing)
+            .await;
         result
     }
 }

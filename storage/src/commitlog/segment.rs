@@ -188,11 +188,15 @@ impl CommitLogSegment {
         Ok(Bytes::copy_from_slice(&r[..len]))
     }
 
-    /// Deletes the file. Its blocks are released in steps first (punching holes from the end),
-    /// yielding between steps, so freeing a 1 GiB extent never holds the file system (or this
-    /// executor) for long; in-flight readers keep the open file until they drop it.
+    /// Deletes the file. Its blocks are released first in small paced steps (punching holes
+    /// from the end), so freeing a 1 GiB extent never holds the disk for long: Java brokers show
+    /// ~1 s send stalls when such a file is unlinked at once. In-flight readers keep the open file
+    /// until they drop it.
     pub async fn remove(&self) -> Result<()> {
-        const STEP: u64 = 64 << 20;
+        // Small steps with pauses: on a file system mounted with `discard`, each freed range is
+        // a synchronous TRIM that queues ahead of the log's own writes.
+        const STEP: u64 = 4 << 20;
+        const PAUSE: std::time::Duration = std::time::Duration::from_millis(4);
         let mut end = self.size;
         while end > 0 {
             let start = end.saturating_sub(STEP);
@@ -201,7 +205,7 @@ impl CommitLogSegment {
                 .await
                 .map_err(|e| from_glommio(&self.path, e))?;
             end = start;
-            glommio::executor().yield_now().await;
+            glommio::timer::sleep(PAUSE).await;
         }
         self.file
             .remove()

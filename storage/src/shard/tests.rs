@@ -35,6 +35,8 @@ fn config(flush: FlushDiskType) -> ShardConfig {
             check_interval: Duration::from_secs(3600),
             ..RetentionPolicy::default()
         },
+        index_slots: 1024,
+        index_entries_per_file: 4096,
     }
 }
 
@@ -386,6 +388,104 @@ fn appends_are_refused_while_the_disk_is_above_the_hard_limit() {
                 .unwrap()
                 .queue_offset,
             QueueOffset(1)
+        );
+        shard.close().await.unwrap();
+    });
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn messages_are_found_by_key_and_unique_key_across_restarts() {
+    let dir = temp_dir("query");
+    let d = dir.clone();
+    run(move || async move {
+        let mut cfg = config(FlushDiskType::SyncFlush);
+        cfg.checkpoint_interval = Duration::from_secs(3600); // the index is rebuilt, not loaded
+        cfg.index_slots = 8; // force hash collisions
+        cfg.index_entries_per_file = 64;
+        let (shard, _) = Shard::open(0, &d, cfg.clone()).await.unwrap();
+        let mut stamps = Vec::new();
+        for i in 0..100u32 {
+            let mut m = message(if i % 2 == 0 { "Even" } else { "Odd" }, 0, i, "A");
+            m.properties = format!("KEYS\u{1}k{} shared\u{2}UNIQ_KEY\u{1}U{i:04}\u{2}", i % 10);
+            stamps.push(shard.put(m).await.unwrap().store_timestamp);
+        }
+        let check = |found: &Vec<StoredMessage>, want: &[u32]| {
+            let mut got: Vec<u32> = found
+                .iter()
+                .map(|m| {
+                    String::from_utf8_lossy(&m.body)
+                        .split('/')
+                        .nth(2)
+                        .unwrap()
+                        .split(' ')
+                        .next()
+                        .unwrap()
+                        .parse()
+                        .unwrap()
+                })
+                .collect();
+            got.sort();
+            assert_eq!(got, want);
+        };
+        let all = (0, i64::MAX);
+        check(
+            &shard
+                .query_by_key("Even", "k4", 100, all.0, all.1)
+                .await
+                .unwrap(),
+            &[4, 14, 24, 34, 44, 54, 64, 74, 84, 94],
+        );
+        check(
+            &shard
+                .query_by_key("Odd", "k4", 100, all.0, all.1)
+                .await
+                .unwrap(),
+            &[],
+        );
+        check(
+            &shard
+                .query_by_key("Odd", "U0037", 32, all.0, all.1)
+                .await
+                .unwrap(),
+            &[37],
+        );
+        assert_eq!(
+            shard
+                .query_by_key("Even", "shared", 5, all.0, all.1)
+                .await
+                .unwrap()
+                .len(),
+            5
+        );
+        // Newest first.
+        let newest = shard
+            .query_by_key("Even", "shared", 1, all.0, all.1)
+            .await
+            .unwrap();
+        check(&newest, &[98]);
+        // A time range that ends before the messages were stored finds nothing.
+        assert!(shard
+            .query_by_key("Even", "k4", 100, 0, stamps[0] - 1)
+            .await
+            .unwrap()
+            .is_empty());
+
+        drop(shard);
+        let (shard, _) = Shard::open(0, &d, cfg).await.unwrap();
+        check(
+            &shard
+                .query_by_key("Even", "k4", 100, all.0, all.1)
+                .await
+                .unwrap(),
+            &[4, 14, 24, 34, 44, 54, 64, 74, 84, 94],
+        );
+        check(
+            &shard
+                .query_by_key("Odd", "U0099", 32, all.0, all.1)
+                .await
+                .unwrap(),
+            &[99],
         );
         shard.close().await.unwrap();
     });
