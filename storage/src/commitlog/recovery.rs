@@ -184,9 +184,8 @@ pub(super) async fn recover(
     let mut next = None;
     for base in later {
         let seg = segments.remove(&base).expect("listed");
-        let untouched = base == active.end()
-            && next.is_none()
-            && seg.read(0, PAGE as usize).await?.iter().all(|&b| b == 0);
+        let untouched =
+            base == active.end() && next.is_none() && is_zero(&seg.read(0, PAGE as usize).await?);
         if untouched {
             next = Some(seg);
         } else {
@@ -301,11 +300,9 @@ async fn zero_dirty_tail(seg: &CommitLogSegment, end: CommitLogOffset) -> Result
         for (i, chunk) in data.chunks(PAGE as usize).enumerate() {
             let at = page + i as u64 * PAGE;
             let dirty = if at == first_page {
-                chunk[(local - first_page) as usize..]
-                    .iter()
-                    .any(|&b| b != 0)
+                !is_zero(&chunk[(local - first_page) as usize..])
             } else {
-                chunk.iter().any(|&b| b != 0)
+                !is_zero(chunk)
             };
             if dirty {
                 last_dirty = Some(at);
@@ -335,6 +332,13 @@ async fn zero_dirty_tail(seg: &CommitLogSegment, end: CommitLogOffset) -> Result
     );
     seg.write_at(buf, first_page).await?;
     seg.sync().await
+}
+
+/// Whether every byte is zero, eight at a time (this scans up to 16 MiB at each start-up).
+fn is_zero(bytes: &[u8]) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    words.all(|w| u64::from_ne_bytes(w.try_into().unwrap_or_default()) == 0)
+        && words.remainder().iter().all(|&b| b == 0)
 }
 
 /// Buffered sequential reads over one segment.
