@@ -2,7 +2,7 @@
 
 use std::fs::{self, File};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Replaces `path` with `contents` so that after a crash the file holds either the old or the new
 /// contents: write a temporary file, fsync it, rename it over the target, fsync the directory.
@@ -13,15 +13,26 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
         _ => Path::new("."),
     };
     fs::create_dir_all(dir)?;
-    let tmp = path.with_extension("tmp");
+    let tmp = with_suffix(path, ".tmp");
     {
         let mut f = File::create(&tmp)?;
         f.write_all(contents)?;
         f.sync_all()?;
     }
     if path.exists() {
-        let _ = fs::copy(path, path.with_extension("bak"));
+        let _ = fs::copy(path, backup_of(path));
     }
     fs::rename(&tmp, path)?;
     File::open(dir)?.sync_all()
+}
+
+/// Where the previous contents of `path` are kept: `<path>.bak`, Java's name.
+pub fn backup_of(path: &Path) -> PathBuf {
+    with_suffix(path, ".bak")
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
 }

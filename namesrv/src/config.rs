@@ -216,18 +216,11 @@ impl NamesrvConfig {
     /// Loads `path` (TOML if it ends in `.toml`, else Java properties) over the defaults.
     /// The file becomes the `configStorePath`, as with Java's `mqnamesrv -c`.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
-        let pairs = if path.extension().is_some_and(|e| e == "toml") {
-            toml_pairs(&text).map_err(|reason| ConfigError::File {
+        let pairs =
+            ringmq_remoting::properties::read_file(path).map_err(|reason| ConfigError::File {
                 path: path.to_owned(),
                 reason,
-            })?
-        } else {
-            ringmq_remoting::properties::parse(&text)
-        };
+            })?;
         let mut config = NamesrvConfig {
             config_store_path: path.to_owned(),
             ..Default::default()
@@ -239,24 +232,6 @@ impl NamesrvConfig {
         }
         Ok(config)
     }
-}
-
-/// Flattens a TOML document of scalar values into key/value strings.
-fn toml_pairs(text: &str) -> Result<Vec<(String, String)>, String> {
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| e.to_string())?;
-    table
-        .into_iter()
-        .map(|(k, v)| match v {
-            toml::Value::String(s) => Ok((k, s)),
-            toml::Value::Integer(i) => Ok((k, i.to_string())),
-            toml::Value::Boolean(b) => Ok((k, b.to_string())),
-            toml::Value::Float(f) => Ok((k, f.to_string())),
-            other => Err(format!(
-                "key `{k}`: expected a string, number or boolean, found {}",
-                other.type_str()
-            )),
-        })
-        .collect()
 }
 
 #[cfg(test)]

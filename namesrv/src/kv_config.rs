@@ -47,7 +47,7 @@ impl KvConfig {
     pub fn load(path: &Path) -> Result<Self, KvConfigError> {
         let table = match read_table(path)? {
             Ok(table) => table,
-            Err(reason) => match read_table(&path.with_extension("bak")) {
+            Err(reason) => match read_table(&crate::atomic_file::backup_of(path)) {
                 Ok(Ok(table)) => {
                     log::warn!(
                         "{} is corrupt ({reason}); using {}.bak",

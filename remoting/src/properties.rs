@@ -1,7 +1,39 @@
-//! A reader for Java `.properties` files (`namesrv.properties`, `broker.conf`).
+//! Config files in the shape Java servers read (`namesrv.properties`, `broker.conf`).
 //!
 //! Follows `java.util.Properties.load`: `key=value`, `key: value` or `key value`; `#` and `!`
 //! comments; a trailing backslash continues the line; `\t \n \r \f \uXXXX` escapes. Later keys win.
+//! [`read_file`] also accepts the same keys as a TOML file, for people who prefer TOML.
+
+use std::path::Path;
+
+/// Reads a config file as `(key, value)` pairs: TOML if the name ends in `.toml`, else Java
+/// properties. The error is a sentence naming what is wrong.
+pub fn read_file(path: &Path) -> Result<Vec<(String, String)>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    if path.extension().is_some_and(|e| e == "toml") {
+        toml_pairs(&text)
+    } else {
+        Ok(parse(&text))
+    }
+}
+
+/// Flattens a TOML document of scalar values into key/value strings.
+fn toml_pairs(text: &str) -> Result<Vec<(String, String)>, String> {
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| e.to_string())?;
+    table
+        .into_iter()
+        .map(|(k, v)| match v {
+            toml::Value::String(s) => Ok((k, s)),
+            toml::Value::Integer(i) => Ok((k, i.to_string())),
+            toml::Value::Boolean(b) => Ok((k, b.to_string())),
+            toml::Value::Float(f) => Ok((k, f.to_string())),
+            other => Err(format!(
+                "key `{k}`: expected a string, number or boolean, found {}",
+                other.type_str()
+            )),
+        })
+        .collect()
+}
 
 /// Parses properties text into `(key, value)` pairs in file order.
 pub fn parse(text: &str) -> Vec<(String, String)> {
