@@ -17,7 +17,7 @@ pub mod error;
 pub mod index_file;
 pub mod offset;
 pub mod shard;
-mod signal;
+pub mod signal;
 pub mod store;
 
 pub use error::{Result, StorageError};

@@ -1,0 +1,82 @@
+//! Finding messages: VIEW_MESSAGE_BY_ID (offset message ids) and QUERY_MESSAGE (by key or
+//! unique key within a time range), answered from every shard's index.
+
+use super::{ok, Handled, Refusal};
+use crate::core::BrokerCore;
+use bytes::BytesMut;
+use ringmq_protocol::header::offset::{
+    QueryMessageRequestHeader, QueryMessageResponseHeader, ViewMessageRequestHeader,
+};
+use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use ringmq_storage::CommitLogOffset;
+
+pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
+    match req.request_code() {
+        RequestCode::VIEW_MESSAGE_BY_ID => {
+            let h: ViewMessageRequestHeader = req.header()?;
+            let offset = CommitLogOffset(h.offset);
+            let not_found = || {
+                Refusal::new(
+                    ResponseCode::SYSTEM_ERROR,
+                    format!("can not find message by the offset, {}", h.offset),
+                )
+            };
+            let shard = core
+                .shards
+                .get(offset.shard() as usize)
+                .ok_or_else(not_found)?;
+            let bytes = shard
+                .commit_log()
+                .record_at(offset)
+                .await
+                .map_err(|_| not_found())?;
+            Ok(ok(req).with_body(bytes))
+        }
+        RequestCode::QUERY_MESSAGE => {
+            let h: QueryMessageRequestHeader = req.header()?;
+            let unique = h.unique_key_query == Some(true);
+            let max = if unique {
+                1
+            } else {
+                h.max_num.clamp(1, 64) as usize
+            };
+            let mut body = BytesMut::new();
+            let mut found = 0;
+            for shard in &core.shards {
+                for msg in shard
+                    .query_by_key(
+                        &h.topic,
+                        &h.key,
+                        max - found,
+                        h.begin_timestamp,
+                        h.end_timestamp,
+                    )
+                    .await?
+                {
+                    let mut out = BytesMut::new();
+                    msg.encode(&mut out)?;
+                    body.extend_from_slice(&out);
+                    found += 1;
+                }
+                if found >= max {
+                    break;
+                }
+            }
+            if found == 0 {
+                return Err(Refusal::new(
+                    ResponseCode::QUERY_NOT_FOUND,
+                    "can not find message, maybe time range not correct",
+                ));
+            }
+            let header = QueryMessageResponseHeader {
+                index_last_update_timestamp: 0,
+                index_last_update_phyoffset: 0,
+            };
+            Ok(ok(req).with_header(&header).with_body(body.freeze()))
+        }
+        other => Err(Refusal::new(
+            ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+            format!(" request type {} not supported", other.0),
+        )),
+    }
+}

@@ -1,0 +1,62 @@
+//! One module per request family, the way Java has a processor per family: a reader looking for
+//! what happens to a PULL_MESSAGE opens `pull.rs`.
+
+pub mod admin;
+pub mod client;
+pub mod lookup;
+pub mod offsets;
+pub mod pull;
+pub mod send;
+
+use ringmq_protocol::{ProtocolError, RemotingCommand, ResponseCode};
+use ringmq_storage::StorageError;
+
+/// Java's FAQ pointer, appended to some remarks.
+pub const FAQ_SUFFIX: &str = "\nSee http://rocketmq.apache.org/docs/faq/ for further details.";
+
+/// A request that cannot be served: the response code and a remark a person can act on.
+#[derive(Debug)]
+pub struct Refusal {
+    pub code: ResponseCode,
+    pub remark: String,
+}
+
+impl Refusal {
+    pub fn new(code: ResponseCode, remark: impl Into<String>) -> Self {
+        Self {
+            code,
+            remark: remark.into(),
+        }
+    }
+
+    pub fn into_response(self, req: &RemotingCommand) -> RemotingCommand {
+        RemotingCommand::response_to(req, self.code, Some(self.remark))
+    }
+}
+
+impl From<ProtocolError> for Refusal {
+    fn from(e: ProtocolError) -> Self {
+        Refusal::new(ResponseCode::SYSTEM_ERROR, e.to_string())
+    }
+}
+
+impl From<StorageError> for Refusal {
+    fn from(e: StorageError) -> Self {
+        let code = match &e {
+            StorageError::DiskFull { .. } | StorageError::Closed => {
+                ResponseCode::SERVICE_NOT_AVAILABLE
+            }
+            StorageError::InvalidMessage(_) | StorageError::RecordTooLarge { .. } => {
+                ResponseCode::MESSAGE_ILLEGAL
+            }
+            _ => ResponseCode::SYSTEM_ERROR,
+        };
+        Refusal::new(code, e.to_string())
+    }
+}
+
+pub type Handled = Result<RemotingCommand, Refusal>;
+
+pub fn ok(req: &RemotingCommand) -> RemotingCommand {
+    RemotingCommand::response_to(req, ResponseCode::SUCCESS, None)
+}

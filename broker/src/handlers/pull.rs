@@ -1,0 +1,172 @@
+//! PULL_MESSAGE (Java's `PullMessageProcessor`), with long polling.
+//!
+//! A pull that finds nothing new is held on its queue until a message arrives there (answered at
+//! once) or its suspend timeout passes, so tailing consumers neither poll in a loop nor wait for
+//! a timer. Filtering by tag happens on the consume queue's tag codes; the client checks the
+//! exact tag, as with the Java broker.
+
+use super::{Handled, Refusal, FAQ_SUFFIX};
+use crate::core::BrokerCore;
+use crate::topics::PERM_READ;
+use bytes::BytesMut;
+use ringmq_protocol::header::pull::{
+    pull_sys_flag, PullMessageRequestHeader, PullMessageResponseHeader,
+};
+use ringmq_protocol::message::properties::tag_hash_code;
+use ringmq_protocol::{RemotingCommand, ResponseCode};
+use ringmq_storage::shard::ReadStatus;
+use ringmq_storage::QueueOffset;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+/// Bytes one pull returns at most (Java's `maxTransferBytesOnMessageInMemory`, 256 KiB).
+const MAX_PULL_BYTES: usize = 256 * 1024;
+
+pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
+    let h: PullMessageRequestHeader = req.header()?;
+    if core.config.broker_permission & PERM_READ == 0 {
+        return Err(Refusal::new(
+            ResponseCode::NO_PERMISSION,
+            format!(
+                "the broker[{}] pulling message is forbidden",
+                core.config.broker_ip1
+            ),
+        ));
+    }
+    let read_queues = match core.topics.borrow().get(&h.topic) {
+        Some(t) => t.read_queue_nums,
+        None => {
+            return Err(Refusal::new(
+                ResponseCode::TOPIC_NOT_EXIST,
+                format!(
+                    "topic[{}] not exist, apply first please!{FAQ_SUFFIX}",
+                    h.topic
+                ),
+            ))
+        }
+    };
+    if h.queue_id < 0 || h.queue_id >= read_queues {
+        return Err(Refusal::new(
+            ResponseCode::SYSTEM_ERROR,
+            format!(
+                "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{read_queues}] consumer:[{}]",
+                h.queue_id, h.topic, h.consumer_group
+            ),
+        ));
+    }
+    let filter = tag_filter(core, &h)?;
+    // Push consumers piggyback their consumed offset on the next pull.
+    if pull_sys_flag::has_commit_offset(h.sys_flag) && h.commit_offset >= 0 {
+        core.offsets
+            .borrow_mut()
+            .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
+    }
+    let max_msgs = h.max_msg_nums.clamp(1, 1024) as usize;
+    let hold = if pull_sys_flag::has_suspend(h.sys_flag) {
+        if core.config.long_polling_enable {
+            Duration::from_millis(h.suspend_timeout_millis.clamp(0, 60_000) as u64)
+        } else {
+            core.config.short_polling_time_mills
+        }
+    } else {
+        Duration::ZERO
+    };
+    let deadline = Instant::now() + hold;
+    let shard = core.shard_for(&h.topic, h.queue_id).clone();
+    loop {
+        let matches = |code: i64| filter.as_ref().is_none_or(|codes| codes.contains(&code));
+        let r = shard.read(
+            &h.topic,
+            h.queue_id,
+            QueueOffset(h.queue_offset),
+            max_msgs,
+            MAX_PULL_BYTES,
+            matches,
+        )?;
+        let (code, next) = match r.status {
+            ReadStatus::Found => (ResponseCode::SUCCESS, r.next_offset),
+            ReadStatus::NoMatchedMessage => (ResponseCode::PULL_RETRY_IMMEDIATELY, r.next_offset),
+            ReadStatus::NoNewMessage | ReadStatus::NoMatchedLogicQueue if h.queue_offset != 0 => {
+                (ResponseCode::PULL_OFFSET_MOVED, QueueOffset(0))
+            }
+            ReadStatus::NoNewMessage
+            | ReadStatus::NoMatchedLogicQueue
+            | ReadStatus::OffsetOverflowOne => {
+                (ResponseCode::PULL_NOT_FOUND, QueueOffset(h.queue_offset))
+            }
+            ReadStatus::OffsetOverflowBadly => (ResponseCode::PULL_OFFSET_MOVED, r.max_offset),
+            ReadStatus::OffsetTooSmall => (ResponseCode::PULL_OFFSET_MOVED, r.min_offset),
+        };
+        if code == ResponseCode::PULL_NOT_FOUND && Instant::now() < deadline {
+            core.wait_for_arrival(&h.topic, h.queue_id, deadline).await;
+            continue;
+        }
+        let mut body = BytesMut::new();
+        for record in &r.records {
+            body.extend_from_slice(&record.bytes().await?);
+        }
+        let header = PullMessageResponseHeader {
+            suggest_which_broker_id: 0,
+            next_begin_offset: next.0,
+            min_offset: r.min_offset.0,
+            max_offset: r.max_offset.0,
+            ..Default::default()
+        };
+        return Ok(
+            RemotingCommand::response_to(req, code, Some(status_name(r.status).into()))
+                .with_header(&header)
+                .with_body(body.freeze()),
+        );
+    }
+}
+
+/// The tag codes a pull accepts, `None` for all. The expression comes with the pull when the
+/// subscription flag is set, else from the group's last heartbeat.
+fn tag_filter(
+    core: &BrokerCore,
+    h: &PullMessageRequestHeader,
+) -> Result<Option<HashSet<i64>>, Refusal> {
+    let (expression, kind) = if pull_sys_flag::has_subscription(h.sys_flag) {
+        (
+            h.subscription.clone().unwrap_or_default(),
+            h.expression_type.clone(),
+        )
+    } else {
+        match core
+            .clients
+            .borrow()
+            .subscription(&h.consumer_group, &h.topic)
+        {
+            Some(s) => (s.sub_string.clone(), s.expression_type.clone()),
+            None => return Ok(None),
+        }
+    };
+    if kind.as_deref().is_some_and(|k| k != "TAG") {
+        return Err(Refusal::new(
+            ResponseCode::SYSTEM_ERROR,
+            "The broker does not support consumer to filter message by SQL92",
+        ));
+    }
+    let tags: Vec<&str> = expression
+        .split("||")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect();
+    if tags.is_empty() || tags.contains(&"*") {
+        return Ok(None);
+    }
+    Ok(Some(tags.into_iter().map(tag_hash_code).collect()))
+}
+
+/// Java puts the store's status name in the remark.
+fn status_name(s: ReadStatus) -> &'static str {
+    match s {
+        ReadStatus::Found => "FOUND",
+        ReadStatus::NoNewMessage => "NO_MESSAGE_IN_QUEUE",
+        ReadStatus::OffsetOverflowOne => "OFFSET_OVERFLOW_ONE",
+        ReadStatus::OffsetOverflowBadly => "OFFSET_OVERFLOW_BADLY",
+        ReadStatus::OffsetTooSmall => "OFFSET_TOO_SMALL",
+        ReadStatus::NoMatchedMessage => "NO_MATCHED_MESSAGE",
+        ReadStatus::NoMatchedLogicQueue => "NO_MATCHED_LOGIC_QUEUE",
+    }
+}

@@ -1,0 +1,183 @@
+//! SEND_MESSAGE, SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE (Java's `SendMessageProcessor`).
+
+use super::{Handled, Refusal};
+use crate::core::BrokerCore;
+use crate::topics::{Ensured, PERM_WRITE, RETRY_GROUP_TOPIC_PREFIX};
+use bytes::Bytes;
+use ringmq_protocol::body::TopicConfig;
+use ringmq_protocol::header::send::{
+    SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
+};
+use ringmq_protocol::message::properties::{self, tag_hash_code, Properties};
+use ringmq_protocol::message::{decode_batch, sys_flag, MessageId};
+use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use ringmq_remoting::Connection;
+use ringmq_storage::shard::MessageToStore;
+use std::rc::Rc;
+
+pub async fn handle(core: &BrokerCore, conn: &Rc<Connection>, req: &RemotingCommand) -> Handled {
+    let h: SendMessageRequestHeader = match req.request_code() {
+        RequestCode::SEND_MESSAGE_V2 | RequestCode::SEND_BATCH_MESSAGE => {
+            req.header::<SendMessageRequestHeaderV2>()?.into()
+        }
+        _ => req.header()?,
+    };
+    if core.config.broker_permission & PERM_WRITE == 0 {
+        return Err(Refusal::new(
+            ResponseCode::NO_PERMISSION,
+            format!(
+                "the broker[{}] sending message is forbidden",
+                core.config.broker_ip1
+            ),
+        ));
+    }
+    let topic = topic_for_send(core, &h)?;
+    if sys_flag::transaction_type(h.sys_flag) == sys_flag::TRANSACTION_PREPARED_TYPE {
+        return Err(Refusal::new(
+            ResponseCode::NO_PERMISSION,
+            "transactional messages are not supported by this broker yet",
+        ));
+    }
+    let queue_id = queue_for_send(&topic, h.queue_id, conn)?;
+    let props = Properties::parse(h.properties.as_deref().unwrap_or(""));
+    if props
+        .get(properties::DELAY_TIME_LEVEL)
+        .is_some_and(|l| l.trim() != "0")
+    {
+        // Refused rather than delivered at once: a silently ignored delay is a bug in someone's app.
+        return Err(Refusal::new(
+            ResponseCode::SYSTEM_ERROR,
+            "delayed messages (delayTimeLevel) are not supported by this broker yet",
+        ));
+    }
+    let stored_props = store_properties(props, &core.config.broker_cluster_name);
+    let items: Vec<(Bytes, String, i32)> = if req.request_code() == RequestCode::SEND_BATCH_MESSAGE
+    {
+        decode_batch(&req.body)?
+            .into_iter()
+            .map(|m| {
+                (
+                    m.body,
+                    store_properties(
+                        Properties::parse(&m.properties),
+                        &core.config.broker_cluster_name,
+                    ),
+                    m.flag,
+                )
+            })
+            .collect()
+    } else {
+        vec![(req.body.clone(), stored_props, h.flag)]
+    };
+    let max = core.config.max_message_size;
+    if let Some(too_big) = items.iter().find(|(body, _, _)| body.len() > max) {
+        return Err(Refusal::new(
+            ResponseCode::MESSAGE_ILLEGAL,
+            format!(
+                "the message body size over max value, MAX: {max}, got {}",
+                too_big.0.len()
+            ),
+        ));
+    }
+    let born_host = conn.peer();
+    let shard = core.shard_for(&topic.topic_name, queue_id).clone();
+    let mut msg_ids = Vec::with_capacity(items.len());
+    let mut first = None;
+    for (body, props_text, flag) in items {
+        let tag_code = Properties::parse(&props_text)
+            .tags()
+            .map_or(0, tag_hash_code);
+        let put = shard
+            .put(MessageToStore {
+                topic: topic.topic_name.clone(),
+                queue_id,
+                body,
+                properties: props_text,
+                flag,
+                sys_flag: h.sys_flag & !sys_flag::MULTI_TAGS,
+                born_timestamp: h.born_timestamp,
+                born_host,
+                reconsume_times: h.reconsume_times.unwrap_or(0),
+                prepared_transaction_offset: 0,
+                tag_code,
+            })
+            .await?;
+        msg_ids.push(
+            MessageId {
+                store_host: core.config.store_host(),
+                commit_log_offset: put.offset.0,
+            }
+            .to_string(),
+        );
+        first.get_or_insert(put);
+    }
+    core.message_arrived(&topic.topic_name, queue_id);
+    let first = first
+        .ok_or_else(|| Refusal::new(ResponseCode::MESSAGE_ILLEGAL, "the batch holds no message"))?;
+    let header = SendMessageResponseHeader {
+        msg_id: msg_ids.join(","),
+        queue_id,
+        queue_offset: first.queue_offset.0,
+        region_id: Some("DefaultRegion".into()),
+        trace_on: Some(true),
+        ..Default::default()
+    };
+    Ok(super::ok(req).with_header(&header))
+}
+
+/// The topic's config, auto-creating it the way the Java producer expects (from the default
+/// topic TBW102, or a consumer group's retry topic).
+fn topic_for_send(core: &BrokerCore, h: &SendMessageRequestHeader) -> Result<TopicConfig, Refusal> {
+    let mut topics = core.topics.borrow_mut();
+    crate::topics::validate_send_topic(&h.topic)
+        .map_err(|e| Refusal::new(e.response_code(), e.to_string()))?;
+    if let Some(config) = topics.get(&h.topic) {
+        return Ok(config.clone());
+    }
+    let ensured = if let Some(group) = h.topic.strip_prefix(RETRY_GROUP_TOPIC_PREFIX) {
+        Ok(topics.create_retry_topic(group, 1, 0))
+    } else {
+        topics.auto_create_for_send(&h.topic, &h.default_topic, h.default_topic_queue_nums, 0)
+    };
+    match ensured {
+        Ok(e) => {
+            if let Ensured::Created(_) = e {
+                core.topics_changed.notify();
+            }
+            Ok(e.config().clone())
+        }
+        Err(e) => Err(Refusal::new(e.response_code(), e.to_string())),
+    }
+}
+
+fn queue_for_send(topic: &TopicConfig, requested: i32, conn: &Connection) -> Result<i32, Refusal> {
+    let valid = topic.write_queue_nums.max(topic.read_queue_nums);
+    if requested < 0 {
+        // Java picks a random writable queue.
+        let n = topic.write_queue_nums.max(1) as u32;
+        let pick = (std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos()))
+            % n;
+        return Ok(pick as i32);
+    }
+    if requested >= valid {
+        return Err(Refusal::new(
+            ResponseCode::SYSTEM_ERROR,
+            format!(
+                "request queueId[{requested}] is illegal, topic {} has {valid} queues Producer: {}",
+                topic.topic_name,
+                conn.peer()
+            ),
+        ));
+    }
+    Ok(requested)
+}
+
+/// What the broker stores of a producer's properties: without the flush hint, with the cluster
+/// (Java does the same; consumers see `CLUSTER`).
+fn store_properties(mut props: Properties, cluster: &str) -> String {
+    props.remove(properties::WAIT_STORE_MSG_OK);
+    props.insert(properties::CLUSTER, cluster);
+    props.encode()
+}
