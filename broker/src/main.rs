@@ -49,6 +49,7 @@ fn main() -> ExitCode {
         return fail(&e);
     }
     ringmq_remoting::startup::raise_nofile_limit();
+    ringmq_remoting::startup::catch_shutdown_signals();
     let executor = glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
         .name("broker")
         .spawn(move || async move {

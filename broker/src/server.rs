@@ -74,15 +74,32 @@ pub async fn run(config: BrokerConfig, ready: impl FnOnce(SocketAddr)) -> Result
     };
     let namesrvs = Rc::new(NameServers::new(config.namesrv_addrs(), identity));
     let core = Rc::new(BrokerCore::new(config, meta, shards, topics, offsets));
-    glommio::spawn_local(keep_registered(Rc::downgrade(&core), namesrvs)).detach();
+    glommio::spawn_local(keep_registered(Rc::downgrade(&core), namesrvs.clone())).detach();
     glommio::spawn_local(housekeeping(Rc::downgrade(&core))).detach();
     ready(local);
-    serve(
+    let serving = serve(
         listener,
-        Rc::new(BrokerService { core }),
+        Rc::new(BrokerService { core: core.clone() }),
         ServerOptions::default(),
-    )
-    .await;
+    );
+    futures_lite::future::or(serving, ringmq_remoting::startup::shutdown_requested()).await;
+    shut_down(&core, &namesrvs).await
+}
+
+/// Graceful shutdown: no new connections (the listener is gone), a moment for requests in
+/// flight, then leave the name servers, make every shard durable with a clean checkpoint, and
+/// write offsets and topics.
+async fn shut_down(core: &BrokerCore, namesrvs: &NameServers) -> Result<(), StartError> {
+    glommio::timer::sleep(std::time::Duration::from_millis(200)).await;
+    namesrvs.unregister_all().await;
+    for shard in &core.shards {
+        shard.close().await?;
+    }
+    if let Err(e) = core.offsets.borrow_mut().persist() {
+        log::error!("cannot persist consumer offsets: {e}");
+    }
+    core.topics.borrow_mut().persist()?;
+    log::warn!("broker stopped cleanly");
     Ok(())
 }
 
@@ -91,6 +108,9 @@ async fn keep_registered(core: Weak<BrokerCore>, namesrvs: Rc<NameServers>) {
     loop {
         let Some(c) = core.upgrade() else { return };
         let wrapper = c.topics.borrow().wrapper();
+        // The version this round registers: a change made while the round is under way must
+        // trigger the next round at once, not wait for the timer.
+        let version = wrapper.data_version.clone();
         let interval = c.config.register_interval();
         drop(c);
         for (addr, result) in namesrvs
@@ -104,7 +124,6 @@ async fn keep_registered(core: Weak<BrokerCore>, namesrvs: Rc<NameServers>) {
             }
         }
         let Some(c) = core.upgrade() else { return };
-        let version = c.topics.borrow().data_version().clone();
         let changed = c
             .topics_changed
             .wait_until(|| c.topics.borrow().data_version() != &version);

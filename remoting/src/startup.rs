@@ -79,3 +79,43 @@ pub fn init_logging() {
         .format_timestamp_millis()
         .try_init();
 }
+
+static SHUTDOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Turns SIGTERM and SIGINT into a request for graceful shutdown ([`shutdown_requested`]); a
+/// second signal exits at once. Call before starting executor threads: the signals are blocked
+/// in this thread and every thread it starts, and taken by one dedicated thread instead, so no
+/// executor is interrupted in the middle of an I/O call.
+pub fn catch_shutdown_signals() {
+    // SAFETY: plain libc signal-set calls on a local set.
+    let set = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    };
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || loop {
+            let mut signal = 0;
+            // SAFETY: `set` is a valid signal set and `signal` a valid out-pointer.
+            if unsafe { libc::sigwait(&set, &mut signal) } != 0 {
+                continue;
+            }
+            if SHUTDOWN.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                eprintln!("second signal: exiting without a graceful shutdown");
+                std::process::exit(130);
+            }
+            log::warn!("signal {signal} received: shutting down gracefully");
+        })
+        .expect("spawn the signal thread");
+}
+
+/// Resolves once SIGTERM or SIGINT has arrived (checked every 50 ms).
+pub async fn shutdown_requested() {
+    while !SHUTDOWN.load(std::sync::atomic::Ordering::SeqCst) {
+        glommio::timer::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
