@@ -6,6 +6,7 @@
 
 use crate::clients::ClientRegistry;
 use crate::config::BrokerConfig;
+use crate::locks::QueueLocks;
 use crate::offsets::ConsumerOffsets;
 use crate::topics::TopicTable;
 use ringmq_storage::shard::Shard;
@@ -24,6 +25,7 @@ pub struct BrokerCore {
     pub topics: RefCell<TopicTable>,
     pub offsets: RefCell<ConsumerOffsets>,
     pub clients: RefCell<ClientRegistry>,
+    pub locks: RefCell<QueueLocks>,
     /// Held pulls wait here for a message to arrive in their queue.
     arrivals: RefCell<HashMap<(String, i32), Rc<Signal>>>,
     /// Wakes the registration task when topics change.
@@ -45,6 +47,7 @@ impl BrokerCore {
             topics: RefCell::new(topics),
             offsets: RefCell::new(offsets),
             clients: RefCell::new(ClientRegistry::default()),
+            locks: RefCell::new(QueueLocks::default()),
             arrivals: RefCell::new(HashMap::new()),
             topics_changed: Signal::default(),
         }

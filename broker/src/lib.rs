@@ -8,6 +8,7 @@ pub mod clients;
 pub mod config;
 pub mod core;
 pub mod handlers;
+pub mod locks;
 pub mod offsets;
 pub mod registration;
 pub mod server;

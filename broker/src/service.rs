@@ -26,7 +26,9 @@ impl Service for BrokerService {
             | RequestCode::SEARCH_OFFSET_BY_TIMESTAMP => offsets::handle(core, &req).await,
             RequestCode::HEART_BEAT
             | RequestCode::UNREGISTER_CLIENT
-            | RequestCode::GET_CONSUMER_LIST_BY_GROUP => client::handle(core, conn, &req).await,
+            | RequestCode::GET_CONSUMER_LIST_BY_GROUP
+            | RequestCode::LOCK_BATCH_MQ
+            | RequestCode::UNLOCK_BATCH_MQ => client::handle(core, conn, &req).await,
             RequestCode::UPDATE_AND_CREATE_TOPIC
             | RequestCode::GET_ALL_TOPIC_CONFIG
             | RequestCode::DELETE_TOPIC_IN_BROKER

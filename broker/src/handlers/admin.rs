@@ -21,7 +21,8 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
                 .create_or_update(config)
                 .map_err(|e| Refusal::new(e.response_code(), e.to_string()))?;
             core.topics_changed.notify();
-            Ok(ok(req))
+            // Java answers SUCCESS with its placeholder remark still set; the admin tool shows it.
+            Ok(ok(req).with_remark("not set any response code"))
         }
         RequestCode::GET_ALL_TOPIC_CONFIG => {
             let wrapper = core.topics.borrow().wrapper();

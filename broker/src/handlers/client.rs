@@ -1,9 +1,12 @@
-//! Client membership: HEART_BEAT, UNREGISTER_CLIENT, GET_CONSUMER_LIST_BY_GROUP.
+//! Client membership: HEART_BEAT, UNREGISTER_CLIENT, GET_CONSUMER_LIST_BY_GROUP, and the queue
+//! locks of orderly consumers: LOCK_BATCH_MQ, UNLOCK_BATCH_MQ.
 
 use super::{ok, Handled, Refusal};
 use crate::core::BrokerCore;
 use crate::topics::Ensured;
-use ringmq_protocol::body::{ConsumerIdList, HeartbeatData};
+use ringmq_protocol::body::{
+    ConsumerIdList, HeartbeatData, LockBatchRequestBody, LockBatchResponseBody,
+};
 use ringmq_protocol::header::client::*;
 use ringmq_protocol::json::{self, JsonStyle};
 use ringmq_protocol::{ProtocolError, RemotingCommand, RequestCode, ResponseCode};
@@ -82,6 +85,33 @@ pub async fn handle(core: &BrokerCore, conn: &Rc<Connection>, req: &RemotingComm
             Ok(ok(req)
                 .with_header(&GetConsumerListByGroupResponseHeader {})
                 .with_body(body))
+        }
+        RequestCode::LOCK_BATCH_MQ => {
+            let body: LockBatchRequestBody =
+                json::from_slice(&req.body).map_err(ProtocolError::Body)?;
+            let locked = core.locks.borrow_mut().try_lock_batch(
+                &body.consumer_group,
+                &body.mq_set,
+                &body.client_id,
+                Instant::now(),
+            );
+            let body = json::to_vec(
+                &LockBatchResponseBody {
+                    lock_ok_mq_set: locked,
+                },
+                JsonStyle::Fastjson,
+            );
+            Ok(ok(req).with_body(body))
+        }
+        RequestCode::UNLOCK_BATCH_MQ => {
+            let body: LockBatchRequestBody =
+                json::from_slice(&req.body).map_err(ProtocolError::Body)?;
+            core.locks.borrow_mut().unlock_batch(
+                &body.consumer_group,
+                &body.mq_set,
+                &body.client_id,
+            );
+            Ok(ok(req))
         }
         other => Err(Refusal::new(
             ResponseCode::REQUEST_CODE_NOT_SUPPORTED,

@@ -1,0 +1,186 @@
+//! Test harness: a name server in this process and the real broker binary.
+#![allow(dead_code)]
+
+use bytes::BytesMut;
+use ringmq_namesrv::config::NamesrvConfig;
+use ringmq_namesrv::kv_config::KvConfig;
+use ringmq_protocol::{FrameDecoder, RemotingCommand, RequestCode};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A name server on its own executor thread in this process.
+pub fn start_namesrv() -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
+            .spawn(move || async move {
+                let config = NamesrvConfig {
+                    listen_port: 0,
+                    kv_config_path: PathBuf::new(),
+                    ..NamesrvConfig::default()
+                };
+                ringmq_namesrv::server::run(config, KvConfig::in_memory(), move |addr| {
+                    tx.send(addr.to_string()).unwrap()
+                })
+                .await
+                .unwrap();
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+    });
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("name server started")
+}
+
+pub struct Broker {
+    pub addr: String,
+    pub dir: PathBuf,
+    child: Child,
+}
+
+impl Broker {
+    /// Sends `signal` and waits for the process; keeps the store for a restart.
+    pub fn stop(mut self, signal: i32) -> (PathBuf, std::process::ExitStatus) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, signal) };
+        let status = self.child.wait().unwrap();
+        let dir = std::mem::take(&mut self.dir);
+        (dir, status)
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if !self.dir.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+pub fn start_broker(namesrv: &str, name: &str) -> Broker {
+    let dir = std::env::temp_dir().join(format!("ringmq-broker-e2e-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    start_broker_in(namesrv, name, dir, "ASYNC_FLUSH")
+}
+
+/// Starts a broker on the store in `dir` (new or left by an earlier broker).
+pub fn start_broker_in(namesrv: &str, name: &str, dir: PathBuf, flush: &str) -> Broker {
+    let conf = dir.join("broker.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "brokerClusterName=DefaultCluster\nbrokerName={name}\nbrokerIP1=127.0.0.1\nlistenPort=0\nnamesrvAddr={namesrv}\n\
+             storePathRootDir={}\nmappedFileSizeCommitLog=67108864\nflushDiskType={flush}\n",
+            dir.join("store").display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_broker"))
+        .arg("-c")
+        .arg(&conf)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(
+        line.contains("boot success"),
+        "broker did not start: {line:?}"
+    );
+    let addr = line
+        .trim()
+        .trim_end_matches("] boot success.")
+        .rsplit(", ")
+        .next()
+        .unwrap()
+        .to_owned();
+    Broker { addr, dir, child }
+}
+
+/// A blocking client speaking our protocol crate.
+pub struct Wire {
+    pub stream: TcpStream,
+    buf: BytesMut,
+    opaque: i32,
+}
+
+impl Wire {
+    pub fn connect(addr: &str) -> Self {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        Wire {
+            stream,
+            buf: BytesMut::new(),
+            opaque: 1,
+        }
+    }
+
+    /// Sends a oneway request: no answer comes back.
+    pub fn send_oneway(&mut self, cmd: &RemotingCommand) {
+        self.stream.write_all(&cmd.to_bytes()).unwrap();
+    }
+
+    pub fn call(&mut self, mut cmd: RemotingCommand) -> RemotingCommand {
+        cmd.opaque = self.opaque;
+        self.opaque += 1;
+        self.stream.write_all(&cmd.to_bytes()).unwrap();
+        loop {
+            if let Some(frame) = FrameDecoder::default().decode(&mut self.buf).unwrap() {
+                // Requests the broker sends us (NOTIFY_CONSUMER_IDS_CHANGED) are not the answer.
+                if !frame.is_response() {
+                    continue;
+                }
+                assert_eq!(frame.opaque, cmd.opaque);
+                return frame;
+            }
+            let mut chunk = [0u8; 65536];
+            let n = self.stream.read(&mut chunk).unwrap();
+            assert!(n > 0, "connection closed");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+pub fn fields(cmd: RequestCode, pairs: &[(&str, &str)]) -> RemotingCommand {
+    let mut r = RemotingCommand::request(cmd, 0);
+    for (k, v) in pairs {
+        r.fields_mut().insert(*k, *v);
+    }
+    r
+}
+
+/// The captured Java frame `name` (file name without `.bin`).
+pub fn vector(name: &str) -> RemotingCommand {
+    let path = vector_dir().join(format!("{name}.bin"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    RemotingCommand::decode(bytes.into()).unwrap()
+}
+
+/// Names of every captured frame.
+pub fn vector_names() -> Vec<String> {
+    std::fs::read_dir(vector_dir())
+        .expect("the wire vectors beside the repository")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".bin"))
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+fn vector_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/wire-vectors")
+}
