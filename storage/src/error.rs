@@ -33,6 +33,9 @@ pub enum StorageError {
         found: u32,
         requested: u32,
     },
+    /// The log had no room (the disk is behind) for longer than the caller would wait.
+    #[error("no room in the commit log after waiting {waited:?}: the disk is behind")]
+    Busy { waited: std::time::Duration },
     #[error("the store is shutting down")]
     Closed,
 }

@@ -319,6 +319,16 @@ impl Shard {
 
     /// Stores one message; under SYNC_FLUSH returns once it is durable.
     pub async fn put(&self, msg: MessageToStore) -> Result<PutResult> {
+        self.put_within(msg, None).await
+    }
+
+    /// Like [`Shard::put`], but refuses with [`StorageError::Busy`] (storing nothing) if the log
+    /// has no room within `max_wait` (Java's `waitTimeMillsInSendQueue` flow control).
+    pub async fn put_within(
+        &self,
+        msg: MessageToStore,
+        max_wait: Option<Duration>,
+    ) -> Result<PutResult> {
         let store_timestamp = now_millis();
         let mut record = StoredMessage {
             body_crc: body_crc(&msg.body),
@@ -344,7 +354,7 @@ impl Shard {
         self.ensure_queue(&key)?;
         let (offset, queue_offset) = self
             .commit_log
-            .append(len, |offset| {
+            .append_within(len, max_wait, |offset| {
                 let mut queues = self.queues.borrow_mut();
                 let cq = queues.get_mut(&key).expect("queue opened above");
                 record.commit_log_offset = offset.0;

@@ -42,6 +42,16 @@ impl From<ProtocolError> for Refusal {
 
 impl From<StorageError> for Refusal {
     fn from(e: StorageError) -> Self {
+        if let StorageError::Busy { waited } = &e {
+            // Java's wording: clients retry SYSTEM_BUSY on another broker or later.
+            return Refusal::new(
+                ResponseCode::SYSTEM_BUSY,
+                format!(
+                    "[TIMEOUT_CLEAN_QUEUE]broker busy, start flow control for a while, period in queue: {}ms, size of queue: 0",
+                    waited.as_millis()
+                ),
+            );
+        }
         let code = match &e {
             StorageError::DiskFull { .. } | StorageError::Closed => {
                 ResponseCode::SERVICE_NOT_AVAILABLE

@@ -88,19 +88,22 @@ pub async fn handle(core: &BrokerCore, conn: &Rc<Connection>, req: &RemotingComm
             .tags()
             .map_or(0, tag_hash_code);
         let put = shard
-            .put(MessageToStore {
-                topic: topic.topic_name.clone(),
-                queue_id,
-                body,
-                properties: props_text,
-                flag,
-                sys_flag: h.sys_flag & !sys_flag::MULTI_TAGS,
-                born_timestamp: h.born_timestamp,
-                born_host,
-                reconsume_times: h.reconsume_times.unwrap_or(0),
-                prepared_transaction_offset: 0,
-                tag_code,
-            })
+            .put_within(
+                MessageToStore {
+                    topic: topic.topic_name.clone(),
+                    queue_id,
+                    body,
+                    properties: props_text,
+                    flag,
+                    sys_flag: h.sys_flag & !sys_flag::MULTI_TAGS,
+                    born_timestamp: h.born_timestamp,
+                    born_host,
+                    reconsume_times: h.reconsume_times.unwrap_or(0),
+                    prepared_transaction_offset: 0,
+                    tag_code,
+                },
+                Some(core.config.wait_time_mills_in_send_queue),
+            )
             .await?;
         msg_ids.push(
             MessageId {

@@ -219,6 +219,18 @@ impl CommitLog {
         len: usize,
         encode: impl FnOnce(CommitLogOffset) -> (Bytes, T),
     ) -> Result<(CommitLogOffset, T)> {
+        self.append_within(len, None, encode).await
+    }
+
+    /// Like [`CommitLog::append`], but gives up with [`StorageError::Busy`] if no room appears
+    /// within `max_wait`. Giving up happens before anything is appended, so a refused record is
+    /// never stored (a client retrying it makes no duplicate).
+    pub async fn append_within<T>(
+        &self,
+        len: usize,
+        max_wait: Option<std::time::Duration>,
+        encode: impl FnOnce(CommitLogOffset) -> (Bytes, T),
+    ) -> Result<(CommitLogOffset, T)> {
         if len as u64 > self.config.segment_size - 8 {
             return Err(StorageError::RecordTooLarge {
                 size: len,
@@ -228,9 +240,30 @@ impl CommitLog {
         // A producer that always finds room would otherwise never let the flusher or the segment
         // preparer run on this executor.
         glommio::yield_if_needed().await;
-        self.from_flusher
-            .wait_until(|| self.has_room_for(len))
-            .await;
+        let started = Instant::now();
+        let room = self.from_flusher.wait_until(|| self.has_room_for(len));
+        match max_wait {
+            None => room.await,
+            Some(limit) => {
+                let timed_out = async {
+                    glommio::timer::sleep(limit).await;
+                    true
+                };
+                if futures_lite::future::or(
+                    async {
+                        room.await;
+                        false
+                    },
+                    timed_out,
+                )
+                .await
+                {
+                    return Err(StorageError::Busy {
+                        waited: started.elapsed(),
+                    });
+                }
+            }
+        }
         let mut tail = self.tail.borrow_mut();
         if let Some(reason) = &tail.failed {
             return Err(StorageError::io(

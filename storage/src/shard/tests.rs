@@ -491,3 +491,46 @@ fn messages_are_found_by_key_and_unique_key_across_restarts() {
     });
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn a_put_that_finds_no_room_in_time_is_refused_and_stores_nothing() {
+    let dir = temp_dir("busy");
+    let d = dir.clone();
+    run(move || async move {
+        let mut cfg = config(FlushDiskType::AsyncFlush);
+        // The writer holds back (no full batch, no interval): appends fill the unwritten budget.
+        cfg.commit_log.flush_interval = Duration::from_secs(3600);
+        cfg.commit_log.write_batch_bytes = 1 << 20;
+        cfg.commit_log.max_unwritten_bytes = 16 * 1024;
+        let (shard, _) = Shard::open(0, &d, cfg).await.unwrap();
+        let mut stored = 0;
+        loop {
+            match shard
+                .put_within(message("T", 0, 6, "A"), Some(Duration::from_millis(50)))
+                .await
+            {
+                Ok(_) => stored += 1,
+                Err(StorageError::Busy { waited }) => {
+                    assert!(waited >= Duration::from_millis(50));
+                    break;
+                }
+                Err(e) => panic!("{e}"),
+            }
+            assert!(stored < 1000, "the budget never filled");
+        }
+        assert_eq!(
+            shard.max_offset("T", 0),
+            QueueOffset(stored),
+            "the refused message was not stored"
+        );
+        // Once the writer catches up there is room again.
+        shard.commit_log().flush().await.unwrap();
+        let r = shard
+            .put_within(message("T", 0, 6, "A"), Some(Duration::from_millis(50)))
+            .await
+            .unwrap();
+        assert_eq!(r.queue_offset, QueueOffset(stored));
+        shard.close().await.unwrap();
+    });
+    std::fs::remove_dir_all(dir).ok();
+}
