@@ -86,15 +86,29 @@ pub struct ConsumeQueue {
     unsynced: BTreeSet<u64>,
     /// A file was created or removed since the last sync: the directory needs syncing too.
     dir_dirty: bool,
+    /// False for a queue made by [`ConsumeQueue::create`] until its first flush.
+    dir_exists: bool,
 }
 
 impl ConsumeQueue {
     /// Opens the queue in `dir` (created if missing). Only the newest file is read in full; older
     /// ones are touched only to find the first entry.
     pub fn open(dir: &Path, entries_per_file: u64, hot_window: usize) -> Result<ConsumeQueue> {
-        assert!(entries_per_file > 0, "entries_per_file must be positive");
         fs::create_dir_all(dir).map_err(|e| StorageError::io(dir, e))?;
-        let mut cq = ConsumeQueue {
+        let mut cq = Self::create(dir, entries_per_file, hot_window);
+        cq.dir_exists = true;
+        let files = cq.list_files()?;
+        let Some(&last) = files.last() else {
+            return Ok(cq);
+        };
+        cq.load_existing(files, last)
+    }
+
+    /// A queue known to be new (nothing of it on disk): no I/O at all, so the first message of
+    /// a new queue does not stall the put path; the directory is made by the first flush.
+    pub fn create(dir: &Path, entries_per_file: u64, hot_window: usize) -> ConsumeQueue {
+        assert!(entries_per_file > 0, "entries_per_file must be positive");
+        ConsumeQueue {
             dir: dir.to_path_buf(),
             entries_per_file,
             hot_window,
@@ -106,11 +120,12 @@ impl ConsumeQueue {
             writer: None,
             unsynced: BTreeSet::new(),
             dir_dirty: false,
-        };
-        let files = cq.list_files()?;
-        let Some(&last) = files.last() else {
-            return Ok(cq);
-        };
+            dir_exists: false,
+        }
+    }
+
+    fn load_existing(mut self, files: Vec<u64>, last: u64) -> Result<ConsumeQueue> {
+        let cq = &mut self;
         let first_in_last = cq.load_last_file(last)?;
         cq.min = cq.max;
         for &file in &files {
@@ -130,7 +145,7 @@ impl ConsumeQueue {
             cq.cut_tail(newest + 1)?;
             cq.last_end = Some(e.end());
         }
-        Ok(cq)
+        Ok(self)
     }
 
     /// The first available entry.
@@ -263,11 +278,13 @@ impl ConsumeQueue {
             self.unsynced.insert(file);
             self.flushed = end;
         }
+        // No descriptor is kept between flushes: a broker with 100,000 queues would otherwise
+        // hold 100,000 open files. Flushes come once per checkpoint, so reopening is cheap.
+        self.writer = None;
         self.trim_hot();
         Ok(())
     }
 
-    /// fdatasyncs the files written since the last sync, and the directory if it changed.
     /// Whether [`ConsumeQueue::sync`] has anything to do.
     pub fn has_unsynced(&self) -> bool {
         !self.unsynced.is_empty() || self.dir_dirty
@@ -280,6 +297,7 @@ impl ConsumeQueue {
         self.dir_dirty = false;
     }
 
+    /// fdatasyncs the files written since the last sync, and the directory if it changed.
     pub fn sync(&mut self) -> Result<()> {
         while let Some(file) = self.unsynced.pop_first() {
             let path = self.path(file);
@@ -549,6 +567,13 @@ impl ConsumeQueue {
     }
 
     fn writer(&mut self, file: u64) -> Result<&File> {
+        if !self.dir_exists {
+            fs::create_dir_all(&self.dir).map_err(|e| StorageError::io(&self.dir, e))?;
+            // The new directory's own entry is durable once its parent is synced; the store
+            // syncs the whole file system at checkpoints, which covers it.
+            self.dir_exists = true;
+            self.dir_dirty = true;
+        }
         let f = match self.writer.take() {
             Some((i, f)) if i == file => f,
             _ => {
