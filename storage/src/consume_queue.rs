@@ -8,7 +8,8 @@
 
 use crate::error::{Result, StorageError};
 use crate::offset::{CommitLogOffset, QueueOffset};
-use std::collections::{BTreeSet, VecDeque};
+use crate::pending_syncs::PendingSyncs;
+use std::collections::VecDeque;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -82,10 +83,8 @@ pub struct ConsumeQueue {
     /// The file flushes last went to, kept open; other files are opened per use, so 100,000
     /// idle queues hold no descriptors.
     writer: Option<(u64, File)>,
-    /// Files written since the last sync.
-    unsynced: BTreeSet<u64>,
-    /// A file was created or removed since the last sync: the directory needs syncing too.
-    dir_dirty: bool,
+    /// Files (and the directory) with writes not yet made durable.
+    pending: PendingSyncs,
     /// False for a queue made by [`ConsumeQueue::create`] until its first flush.
     dir_exists: bool,
 }
@@ -118,8 +117,7 @@ impl ConsumeQueue {
             flushed: 0,
             last_end: None,
             writer: None,
-            unsynced: BTreeSet::new(),
-            dir_dirty: false,
+            pending: PendingSyncs::default(),
             dir_exists: false,
         }
     }
@@ -275,7 +273,7 @@ impl ConsumeQueue {
             self.writer(file)?
                 .write_all_at(&buf, pos)
                 .map_err(|e| StorageError::io(&path, e))?;
-            self.unsynced.insert(file);
+            self.pending.file_written(file);
             self.flushed = end;
         }
         // No descriptor is kept between flushes: a broker with 100,000 queues would otherwise
@@ -287,41 +285,21 @@ impl ConsumeQueue {
 
     /// Whether [`ConsumeQueue::sync`] has anything to do.
     pub fn has_unsynced(&self) -> bool {
-        !self.unsynced.is_empty() || self.dir_dirty
+        !self.pending.is_empty()
     }
 
     /// Records that the caller made everything durable another way (one `syncfs` of the file
     /// system instead of a sync per file, for shards with many queues).
     pub fn mark_synced(&mut self) {
-        self.unsynced.clear();
-        self.dir_dirty = false;
+        self.pending.clear();
     }
 
     /// fdatasyncs the files written since the last sync, and the directory if it changed.
     pub fn sync(&mut self) -> Result<()> {
-        while let Some(file) = self.unsynced.pop_first() {
-            let path = self.path(file);
-            // fdatasync through any descriptor flushes the file's dirty pages.
-            let res = match &self.writer {
-                Some((i, f)) if *i == file => f.sync_data(),
-                _ => match File::open(&path) {
-                    Ok(f) => f.sync_data(),
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-                    Err(e) => Err(e),
-                },
-            };
-            if let Err(e) = res {
-                self.unsynced.insert(file);
-                return Err(StorageError::io(path, e));
-            }
-        }
-        if self.dir_dirty {
-            File::open(&self.dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| StorageError::io(&self.dir, e))?;
-            self.dir_dirty = false;
-        }
-        Ok(())
+        let (dir, span) = (self.dir.clone(), self.entries_per_file * SLOT);
+        let open = self.writer.as_ref().map(|(n, f)| (*n, f));
+        self.pending
+            .sync(&dir, |file| dir.join(format!("{:020}", file * span)), open)
     }
 
     /// Drops whole files from the oldest while their newest entry is of `min_commit_log`'s shard
@@ -464,7 +442,7 @@ impl ConsumeQueue {
         self.flushed = self.max;
         if len != used * SLOT {
             f.set_len(used * SLOT).map_err(io_err)?;
-            self.unsynced.insert(file);
+            self.pending.file_written(file);
         }
         Ok(first)
     }
@@ -572,7 +550,7 @@ impl ConsumeQueue {
             // The new directory's own entry is durable once its parent is synced; the store
             // syncs the whole file system at checkpoints, which covers it.
             self.dir_exists = true;
-            self.dir_dirty = true;
+            self.pending.dir_changed();
         }
         let f = match self.writer.take() {
             Some((i, f)) if i == file => f,
@@ -587,7 +565,9 @@ impl ConsumeQueue {
                     .open(&path)
                     .map_err(io_err)?;
                 // A new file's name is durable only once its directory is synced.
-                self.dir_dirty |= f.metadata().map_err(io_err)?.len() == 0;
+                if f.metadata().map_err(io_err)?.len() == 0 {
+                    self.pending.dir_changed();
+                }
                 f
             }
         };
@@ -607,7 +587,7 @@ impl ConsumeQueue {
             self.writer(file)?
                 .write_all_at(&slot, pos)
                 .map_err(|e| StorageError::io(&path, e))?;
-            self.unsynced.insert(file);
+            self.pending.file_written(file);
         }
         Ok(())
     }
@@ -632,7 +612,7 @@ impl ConsumeQueue {
             self.writer(keep)?
                 .set_len(len)
                 .map_err(|e| StorageError::io(&path, e))?;
-            self.unsynced.insert(keep);
+            self.pending.file_written(keep);
             self.flushed = new_max;
         }
         self.max = new_max;
@@ -643,10 +623,9 @@ impl ConsumeQueue {
         if matches!(&self.writer, Some((i, _)) if *i == file) {
             self.writer = None;
         }
-        self.unsynced.remove(&file);
         let path = self.path(file);
         match fs::remove_file(&path) {
-            Ok(()) => self.dir_dirty = true,
+            Ok(()) => self.pending.file_removed(file),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(StorageError::io(path, e)),
         }
@@ -677,7 +656,7 @@ impl fmt::Debug for ConsumeQueue {
             .field("flushed", &self.flushed)
             .field("hot", &self.hot.len())
             .field("entries_per_file", &self.entries_per_file)
-            .field("unsynced_files", &self.unsynced.len())
+            .field("unsynced_files", &self.pending.len())
             .finish_non_exhaustive()
     }
 }

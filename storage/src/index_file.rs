@@ -17,6 +17,7 @@
 
 use crate::error::{Result, StorageError};
 use crate::offset::CommitLogOffset;
+use crate::pending_syncs::PendingSyncs;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
@@ -408,10 +409,8 @@ pub struct MessageIndex {
     /// Files before the active one, oldest first; each holds at least one entry.
     sealed: Vec<Sealed>,
     active: Active,
-    /// Files written since the last sync.
-    unsynced: BTreeSet<u64>,
-    /// A file was created or removed since the last sync.
-    dir_dirty: bool,
+    /// Files (and the directory) with writes not yet made durable.
+    pending: PendingSyncs,
 }
 
 impl MessageIndex {
@@ -426,8 +425,7 @@ impl MessageIndex {
             entries_per_file,
             sealed: Vec::new(),
             active: Active::new(0, slots, entries_per_file),
-            unsynced: BTreeSet::new(),
-            dir_dirty: false,
+            pending: PendingSyncs::default(),
         };
         let files = list_files(dir)?;
         let Some((&newest, older)) = files.split_last() else {
@@ -450,7 +448,7 @@ impl MessageIndex {
         }
         let a = idx.load(newest)?;
         // Its successor must not reach the disk before it does.
-        idx.unsynced.insert(newest);
+        idx.pending.file_written(newest);
         let ours = (a.header.slots, a.header.capacity) == (slots, entries_per_file);
         if a.entries.is_empty() && !ours {
             idx.active = Active::new(newest, slots, entries_per_file);
@@ -587,38 +585,20 @@ impl MessageIndex {
                 .open(&path)
                 .map_err(|e| StorageError::io(&path, e))?;
             self.active.file = Some(f);
-            self.dir_dirty = true;
+            self.pending.dir_changed();
         }
         if self.active.write_out(&path)? {
-            self.unsynced.insert(self.active.seq);
+            self.pending.file_written(self.active.seq);
         }
         Ok(())
     }
 
     /// fdatasync of files written since the last sync, and of the directory if it changed.
     pub fn sync(&mut self) -> Result<()> {
-        while let Some(seq) = self.unsynced.pop_first() {
-            let path = self.path(seq);
-            let res = match &self.active.file {
-                Some(f) if self.active.seq == seq => f.sync_data(),
-                _ => match File::open(&path) {
-                    Ok(f) => f.sync_data(),
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-                    Err(e) => Err(e),
-                },
-            };
-            if let Err(e) = res {
-                self.unsynced.insert(seq);
-                return Err(StorageError::io(path, e));
-            }
-        }
-        if self.dir_dirty {
-            File::open(&self.dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| StorageError::io(&self.dir, e))?;
-            self.dir_dirty = false;
-        }
-        Ok(())
+        let dir = self.dir.clone();
+        let open = self.active.file.as_ref().map(|f| (self.active.seq, f));
+        self.pending
+            .sync(&dir, |seq| dir.join(format!("{seq:020}")), open)
     }
 
     /// Retention: deletes whole sealed files, oldest first, whose last entry is of
@@ -711,10 +691,9 @@ impl MessageIndex {
     }
 
     fn remove_file(&mut self, seq: u64) -> Result<()> {
-        self.unsynced.remove(&seq);
         let path = self.path(seq);
         match fs::remove_file(&path) {
-            Ok(()) => self.dir_dirty = true,
+            Ok(()) => self.pending.file_removed(seq),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(StorageError::io(path, e)),
         }

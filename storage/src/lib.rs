@@ -16,6 +16,7 @@ pub mod consume_queue;
 pub mod error;
 pub mod index_file;
 pub mod offset;
+mod pending_syncs;
 pub mod shard;
 pub mod signal;
 pub mod store;

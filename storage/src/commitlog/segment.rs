@@ -130,20 +130,7 @@ impl CommitLogSegment {
 
     /// Writes a page-aligned buffer at page-aligned `pos` (relative to the segment).
     pub async fn write_at(&self, buf: DmaBuffer, pos: u64) -> Result<()> {
-        debug_assert_eq!(pos % PAGE, 0);
-        let len = buf.len();
-        let written = self
-            .file
-            .write_at(buf, pos)
-            .await
-            .map_err(|e| from_glommio(&self.path, e))?;
-        if written != len {
-            return Err(StorageError::io(
-                &self.path,
-                std::io::Error::other(format!("short write: {written} of {len} bytes")),
-            ));
-        }
-        Ok(())
+        self.write_shared_at(Rc::new(buf), pos).await
     }
 
     /// Like [`CommitLogSegment::write_at`], leaving the buffer with the caller for reuse.
