@@ -32,7 +32,9 @@ impl Service for BrokerService {
             RequestCode::UPDATE_AND_CREATE_TOPIC
             | RequestCode::GET_ALL_TOPIC_CONFIG
             | RequestCode::DELETE_TOPIC_IN_BROKER
-            | RequestCode::GET_BROKER_CONFIG => admin::handle(core, &req).await,
+            | RequestCode::GET_BROKER_CONFIG
+            | RequestCode::GET_TOPIC_STATS_INFO
+            | RequestCode::GET_CONSUME_STATS => admin::handle(core, &req).await,
             RequestCode::VIEW_MESSAGE_BY_ID | RequestCode::QUERY_MESSAGE => {
                 lookup::handle(core, &req).await
             }

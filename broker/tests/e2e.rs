@@ -5,8 +5,10 @@
 mod common;
 
 use common::{fields, start_broker, start_broker_in, start_namesrv, Wire};
+use ringmq_protocol::body::{ConsumeStats, TopicStatsTable};
 use ringmq_protocol::header::pull::PullMessageRequestHeader;
 use ringmq_protocol::header::send::SendMessageRequestHeaderV2;
+use ringmq_protocol::json;
 use ringmq_protocol::message::StoredMessage;
 use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use std::time::{Duration, Instant};
@@ -258,6 +260,49 @@ fn bad_requests_get_java_codes_and_offsets_round_trip() {
     ));
     assert_eq!(upd.code, 0);
     assert_eq!(q(&mut wire).fields().get("offset"), Some("1"));
+
+    // What mqadmin's consumerProgress and topicStatus show.
+    let stats = wire.call(fields(
+        RequestCode::GET_CONSUME_STATS,
+        &[("consumerGroup", "g1")],
+    ));
+    assert_eq!(stats.code, 0);
+    let stats: ConsumeStats = json::from_slice(&stats.body).unwrap();
+    let q1 = stats
+        .offset_table
+        .iter()
+        .find(|(mq, _)| mq.topic == "Offsets" && mq.queue_id == 1)
+        .unwrap()
+        .1;
+    assert_eq!((q1.broker_offset, q1.consumer_offset), (1, 1));
+    assert!(
+        q1.last_timestamp > 0,
+        "the last consumed message's store time"
+    );
+    let topic = wire.call(fields(
+        RequestCode::GET_TOPIC_STATS_INFO,
+        &[("topic", "Offsets")],
+    ));
+    let topic: TopicStatsTable = json::from_slice(&topic.body).unwrap();
+    let q1 = topic
+        .offset_table
+        .iter()
+        .find(|(mq, _)| mq.queue_id == 1)
+        .unwrap()
+        .1;
+    assert_eq!((q1.min_offset, q1.max_offset), (0, 1));
+    assert!(q1.last_update_timestamp > 0);
+    let missing = wire.call(fields(
+        RequestCode::GET_TOPIC_STATS_INFO,
+        &[("topic", "Nope")],
+    ));
+    assert_eq!(
+        (missing.code, missing.remark.as_deref()),
+        (
+            ResponseCode::TOPIC_NOT_EXIST.0,
+            Some("topic[Nope] not exist")
+        )
+    );
 }
 
 #[test]

@@ -47,10 +47,6 @@ const NOT_YET: &[(&str, &str)] = &[
         "send-back needs delayed delivery",
     ),
     (
-        "request-208-get_consume_stats",
-        "consume stats are not implemented",
-    ),
-    (
         "request-222-invoke_broker_to_reset_offset",
         "offset reset is not implemented",
     ),

@@ -75,3 +75,37 @@ crate::json_bean! {
         pub consumer_id_list: Vec<String> => "consumerIdList",
     }
 }
+
+crate::json_bean! {
+    /// One queue's progress for a consumer group.
+    pub struct OffsetWrapper {
+        pub broker_offset: i64 => "brokerOffset",
+        pub consumer_offset: i64 => "consumerOffset",
+        /// Store time of the last consumed message (ms), 0 if unknown.
+        pub last_timestamp: i64 => "lastTimestamp",
+    }
+}
+
+crate::json_bean! {
+    /// GET_CONSUME_STATS answer: each queue's max offset next to the group's committed offset.
+    pub struct ConsumeStats {
+        pub offset_table: std::collections::BTreeMap<MessageQueue, OffsetWrapper> => "offsetTable",
+        pub consume_tps: f64 => "consumeTps",
+    }
+}
+
+crate::json_bean! {
+    /// One queue's extent.
+    pub struct TopicOffset {
+        pub min_offset: i64 => "minOffset",
+        pub max_offset: i64 => "maxOffset",
+        pub last_update_timestamp: i64 => "lastUpdateTimestamp",
+    }
+}
+
+crate::json_bean! {
+    /// GET_TOPIC_STATS_INFO answer.
+    pub struct TopicStatsTable {
+        pub offset_table: std::collections::BTreeMap<MessageQueue, TopicOffset> => "offsetTable",
+    }
+}

@@ -92,3 +92,27 @@ fn heartbeat_lock_and_consumer_list_bodies_from_java() {
         from_slice(&frame("response-38-get_consumer_list_by_group-json").body).unwrap();
     assert_eq!(ids.consumer_id_list.len(), 1);
 }
+
+#[test]
+fn consume_stats_from_java_decode_with_object_keys() {
+    for name in [
+        "response-208-get_consume_stats-json",
+        "response-208-get_consume_stats-rocketmq",
+    ] {
+        let body = frame(name).body;
+        let stats: ConsumeStats = from_slice(&body).unwrap();
+        assert_eq!(stats.offset_table.len(), 4, "{name}");
+        let q2 = stats
+            .offset_table
+            .iter()
+            .find(|(mq, _)| mq.queue_id == 2)
+            .unwrap()
+            .1;
+        assert_eq!(q2.broker_offset, 6);
+        assert!(q2.consumer_offset <= 6);
+        // What we write reads back the same, in fastjson's object-key shape.
+        let ours = to_vec(&stats, JsonStyle::Fastjson);
+        assert_eq!(from_slice::<ConsumeStats>(&ours).unwrap(), stats);
+        assert!(String::from_utf8_lossy(&ours).contains(r#"{"brokerName":"broker-a","queueId":0,"#));
+    }
+}
