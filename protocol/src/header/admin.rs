@@ -4,7 +4,7 @@
 crate::command_header! {
     /// `UPDATE_AND_CREATE_TOPIC` (17), and in 5.x `UPDATE_AND_CREATE_STATIC_TOPIC` (513): creates
     /// a topic on a broker or updates its config.
-    pub struct CreateTopicRequestHeader {
+    pub struct CreateTopicRequestHeader: TopicRequestHeader {
         pub topic: String => "topic",
         /// Template topic; the broker ignores it.
         pub default_topic: String => "defaultTopic",
@@ -20,33 +20,13 @@ crate::command_header! {
         pub attributes: Option<String> => "attributes",
         /// 5.x: force the change (static-topic updates).
         pub force: Option<bool> => "force",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the topic.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
-        /// 5.x: the topic is a logical (static-topic) one.
-        pub logical: Option<bool> => "lo",
     }
 }
 
 crate::command_header! {
     /// `DELETE_TOPIC_IN_BROKER` (215): removes a topic's config (and its queues) from a broker.
-    pub struct DeleteTopicRequestHeader {
+    pub struct DeleteTopicRequestHeader: TopicRequestHeader {
         pub topic: String => "topic",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the topic.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
-        /// 5.x: the topic is a logical (static-topic) one.
-        pub logical: Option<bool> => "lo",
     }
 }
 
@@ -54,60 +34,32 @@ crate::command_header! {
     /// `DELETE_SUBSCRIPTIONGROUP` (207): removes a subscription group's config from a broker,
     /// optionally with its stored offsets. 4.9.7 names the offset switch `removeOffset`, 5.x
     /// `cleanOffset`; both are kept.
-    pub struct DeleteSubscriptionGroupRequestHeader {
+    pub struct DeleteSubscriptionGroupRequestHeader: RpcRequestHeader {
         pub group_name: String => "groupName",
         /// 4.9.7: also delete the group's consumer offsets.
         pub remove_offset: Option<bool> => "removeOffset",
         /// 5.x: also delete the group's consumer offsets.
         pub clean_offset: Option<bool> => "cleanOffset",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the group.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
     }
 }
 
 crate::command_header! {
     /// `GET_TOPIC_STATS_INFO` (202): asks for the min/max offsets of every queue of a topic
     /// (answered in the body).
-    pub struct GetTopicStatsInfoRequestHeader {
+    pub struct GetTopicStatsInfoRequestHeader: TopicRequestHeader {
         pub topic: String => "topic",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the topic.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
-        /// 5.x: the topic is a logical (static-topic) one.
-        pub logical: Option<bool> => "lo",
     }
 }
 
 crate::command_header! {
     /// `GET_CONSUME_STATS` (208): asks for a consumer group's progress (broker vs consumer offset
     /// per queue) on one topic or all its topics (answered in the body).
-    pub struct GetConsumeStatsRequestHeader {
+    pub struct GetConsumeStatsRequestHeader: TopicRequestHeader {
         pub consumer_group: String => "consumerGroup",
         /// Only this topic; every subscribed topic when absent.
         pub topic: Option<String> => "topic",
         /// 5.x: only these topics, separated by `;`.
         pub topic_list: Option<String> => "topicList",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the group and topic.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
-        /// 5.x: the topic is a logical (static-topic) one.
-        pub logical: Option<bool> => "lo",
     }
 }
 
@@ -127,79 +79,41 @@ crate::command_header! {
 crate::command_header! {
     /// `QUERY_TOPIC_CONSUME_BY_WHO` (300): asks which consumer groups consume a topic (answered in
     /// the body).
-    pub struct QueryTopicConsumeByWhoRequestHeader {
+    pub struct QueryTopicConsumeByWhoRequestHeader: TopicRequestHeader {
         pub topic: String => "topic",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the topic.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
-        /// 5.x: the topic is a logical (static-topic) one.
-        pub logical: Option<bool> => "lo",
     }
 }
 
 crate::command_header! {
     /// `QUERY_CORRECTION_OFFSET` (308): asks, per queue of a topic, for the smallest offset among
     /// a set of groups, to correct `compareGroup`'s offsets (answered in the body).
-    pub struct QueryCorrectionOffsetHeader {
+    pub struct QueryCorrectionOffsetHeader: TopicRequestHeader {
         /// Comma-separated groups to take the minimum over.
         pub filter_groups: Option<String> => "filterGroups",
         pub compare_group: String => "compareGroup",
         pub topic: String => "topic",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the topic and groups.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
-        /// 5.x: the topic is a logical (static-topic) one.
-        pub logical: Option<bool> => "lo",
     }
 }
 
 crate::command_header! {
     /// `CLONE_GROUP_OFFSET` (314): copies one consumer group's offsets to another.
-    pub struct CloneGroupOffsetRequestHeader {
+    pub struct CloneGroupOffsetRequestHeader: RpcRequestHeader {
         pub src_group: String => "srcGroup",
         pub dest_group: String => "destGroup",
         /// Only this topic; every topic of the source group when absent.
         pub topic: Option<String> => "topic",
         /// The source group is offline (otherwise only topics it is subscribed to are copied).
         pub offline: Option<bool> => "offline",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the groups and topic.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
     }
 }
 
 crate::command_header! {
     /// `QUERY_CONSUME_TIME_SPAN` (303): asks, per queue, for the store-time span of a topic and how
     /// far a group has consumed into it (answered in the body).
-    pub struct QueryConsumeTimeSpanRequestHeader {
+    pub struct QueryConsumeTimeSpanRequestHeader: TopicRequestHeader {
         pub topic: String => "topic",
         /// Consumer group.
         pub group: String => "group",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the topic and group.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
-        /// 5.x: the topic is a logical (static-topic) one.
-        pub logical: Option<bool> => "lo",
     }
 }
 
@@ -231,68 +145,32 @@ crate::command_header! {
 crate::command_header! {
     /// `QUERY_TOPICS_BY_CONSUMER` (343, 5.x): asks which topics a consumer group subscribes to
     /// (answered in the body).
-    pub struct QueryTopicsByConsumerRequestHeader {
+    pub struct QueryTopicsByConsumerRequestHeader: RpcRequestHeader {
         pub group: String => "group",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the group.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
     }
 }
 
 crate::command_header! {
     /// `QUERY_SUBSCRIPTION_BY_CONSUMER` (345, 5.x): asks for a group's subscription to a topic
     /// (answered in the body).
-    pub struct QuerySubscriptionByConsumerRequestHeader {
+    pub struct QuerySubscriptionByConsumerRequestHeader: TopicRequestHeader {
         pub group: String => "group",
         pub topic: Option<String> => "topic",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the group and topic.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
-        /// 5.x: the topic is a logical (static-topic) one.
-        pub logical: Option<bool> => "lo",
     }
 }
 
 crate::command_header! {
     /// `GET_TOPIC_CONFIG` (351, 5.x): reads one topic's config (answered in the body).
-    pub struct GetTopicConfigRequestHeader {
+    pub struct GetTopicConfigRequestHeader: TopicRequestHeader {
         pub topic: String => "topic",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the topic.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
-        /// 5.x: the topic is a logical (static-topic) one.
-        pub logical: Option<bool> => "lo",
     }
 }
 
 crate::command_header! {
     /// `GET_SUBSCRIPTIONGROUP_CONFIG` (352, 5.x): reads one subscription group's config (answered
     /// in the body).
-    pub struct GetSubscriptionGroupConfigRequestHeader {
+    pub struct GetSubscriptionGroupConfigRequestHeader: RpcRequestHeader {
         pub group: String => "group",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the group.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
     }
 }
 

@@ -3,18 +3,10 @@
 
 crate::command_header! {
     /// `UNREGISTER_CLIENT` (35): a producer or consumer leaves its group on shutdown.
-    pub struct UnregisterClientRequestHeader {
+    pub struct UnregisterClientRequestHeader: RpcRequestHeader {
         pub client_id: String => "clientID",
         pub producer_group: Option<String> => "producerGroup",
         pub consumer_group: Option<String> => "consumerGroup",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the groups.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
     }
 }
 
@@ -26,31 +18,16 @@ crate::command_header! {
 crate::command_header! {
     /// `HEART_BEAT` (34): the 5.x client sends this field-less header (4.9.7 sends none); the
     /// heartbeat data is the body.
-    pub struct HeartbeatRequestHeader {
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the groups.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
+    pub struct HeartbeatRequestHeader: RpcRequestHeader {
+
     }
 }
 
 crate::command_header! {
     /// `GET_CONSUMER_LIST_BY_GROUP` (38): a consumer asks for the client ids of its group to
     /// rebalance queues (the list is the answer's body).
-    pub struct GetConsumerListByGroupRequestHeader {
+    pub struct GetConsumerListByGroupRequestHeader: RpcRequestHeader {
         pub consumer_group: String => "consumerGroup",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the group.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
     }
 }
 
@@ -62,97 +39,51 @@ crate::command_header! {
 crate::command_header! {
     /// `NOTIFY_CONSUMER_IDS_CHANGED` (40, broker to consumer, oneway): the group's membership
     /// changed, so its consumers should rebalance.
-    pub struct NotifyConsumerIdsChangedRequestHeader {
+    pub struct NotifyConsumerIdsChangedRequestHeader: RpcRequestHeader {
         pub consumer_group: String => "consumerGroup",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the group.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
     }
 }
 
 crate::command_header! {
     /// `LOCK_BATCH_MQ` (41): the 5.x client sends this field-less header (4.9.7 sends none); the
     /// queues to lock are the body.
-    pub struct LockBatchMqRequestHeader {
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the group and topics.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
+    pub struct LockBatchMqRequestHeader: RpcRequestHeader {
+
     }
 }
 
 crate::command_header! {
     /// `UNLOCK_BATCH_MQ` (42): the 5.x client sends this field-less header (4.9.7 sends none); the
     /// queues to unlock are the body.
-    pub struct UnlockBatchMqRequestHeader {
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the group and topics.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
+    pub struct UnlockBatchMqRequestHeader: RpcRequestHeader {
+
     }
 }
 
 crate::command_header! {
     /// `GET_CONSUMER_CONNECTION_LIST` (203): an admin asks which clients of a consumer group are
     /// connected, and their subscriptions (answered in the body).
-    pub struct GetConsumerConnectionListRequestHeader {
+    pub struct GetConsumerConnectionListRequestHeader: RpcRequestHeader {
         pub consumer_group: String => "consumerGroup",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the group.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
     }
 }
 
 crate::command_header! {
     /// `GET_PRODUCER_CONNECTION_LIST` (204): an admin asks which clients of a producer group are
     /// connected (answered in the body).
-    pub struct GetProducerConnectionListRequestHeader {
+    pub struct GetProducerConnectionListRequestHeader: RpcRequestHeader {
         pub producer_group: String => "producerGroup",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the group.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
     }
 }
 
 crate::command_header! {
     /// `GET_CONSUMER_RUNNING_INFO` (307): an admin asks (via the broker, which forwards the same
     /// header to the client) for a consumer's internal state.
-    pub struct GetConsumerRunningInfoRequestHeader {
+    pub struct GetConsumerRunningInfoRequestHeader: RpcRequestHeader {
         pub consumer_group: String => "consumerGroup",
         pub client_id: String => "clientId",
         /// Include a thread dump of the client.
         pub jstack_enable: Option<bool> => "jstackEnable",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the group.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
     }
 }
 

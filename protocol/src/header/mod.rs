@@ -94,6 +94,40 @@ impl<T: HeaderValue> HeaderValue for Option<T> {
 /// ```
 #[macro_export]
 macro_rules! command_header {
+    // `pub struct X: RpcRequestHeader { .. }` extends Java's `RpcRequestHeader`: the broker name
+    // and the 5.x namespace and oneway fields every routed request may carry.
+    ($(#[$meta:meta])* pub struct $name:ident : RpcRequestHeader {
+        $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty => $wire:literal ),* $(,)?
+    }) => {
+        $crate::command_header! {
+            $(#[$meta])*
+            pub struct $name {
+                $( $(#[$fmeta])* pub $field : $ty => $wire, )*
+                /// The broker the request is meant for.
+                pub broker_name: Option<String> => "bname",
+                /// 5.x: namespace of the names in the request.
+                pub namespace: Option<String> => "ns",
+                /// 5.x: whether the names already carry the namespace.
+                pub namespaced: Option<bool> => "nsd",
+                /// 5.x: set when the request is sent oneway.
+                pub oneway: Option<bool> => "oway",
+            }
+        }
+    };
+    // `pub struct X: TopicRequestHeader { .. }` extends Java's `TopicRequestHeader`: the RPC fields
+    // plus whether the topic is a logical (static) one.
+    ($(#[$meta:meta])* pub struct $name:ident : TopicRequestHeader {
+        $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty => $wire:literal ),* $(,)?
+    }) => {
+        $crate::command_header! {
+            $(#[$meta])*
+            pub struct $name: RpcRequestHeader {
+                $( $(#[$fmeta])* pub $field : $ty => $wire, )*
+                /// 5.x: the topic and queue are logical (static-topic) ones.
+                pub logical: Option<bool> => "lo",
+            }
+        }
+    };
     ($(#[$meta:meta])* pub struct $name:ident {
         $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty => $wire:literal ),* $(,)?
     }) => {

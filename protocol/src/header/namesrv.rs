@@ -46,20 +46,10 @@ crate::command_header! {
 
 crate::command_header! {
     /// `GET_ROUTEINFO_BY_TOPIC` (105): a client asks which brokers and queues serve a topic.
-    pub struct GetRouteInfoRequestHeader {
+    pub struct GetRouteInfoRequestHeader: TopicRequestHeader {
         pub topic: String => "topic",
         /// Asks for a standards-conforming JSON body (quoted numeric map keys).
         pub accept_standard_json_only: Option<bool> => "acceptStandardJsonOnly",
-        /// 5.x: the topic is a logical (static-topic) one.
-        pub logical: Option<bool> => "lo",
-        /// 5.x: namespace of the topic.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the topic name already carries the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
     }
 }
 
@@ -136,37 +126,17 @@ crate::command_header! {
 
 crate::command_header! {
     /// `DELETE_TOPIC_IN_NAMESRV` (216): drops a topic's route, from one cluster or from all.
-    pub struct DeleteTopicFromNamesrvRequestHeader {
+    pub struct DeleteTopicFromNamesrvRequestHeader: TopicRequestHeader {
         pub topic: String => "topic",
         /// Only this cluster's brokers; every broker when absent.
         pub cluster_name: Option<String> => "clusterName",
-        /// 5.x: the topic is a logical (static-topic) one.
-        pub logical: Option<bool> => "lo",
-        /// 5.x: namespace of the topic.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the topic name already carries the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
     }
 }
 
 crate::command_header! {
     /// `REGISTER_TOPIC_IN_NAMESRV` (217, 5.x): registers a topic's route (queue data in the body).
-    pub struct RegisterTopicRequestHeader {
+    pub struct RegisterTopicRequestHeader: TopicRequestHeader {
         pub topic: String => "topic",
-        /// 5.x: the topic is a logical (static-topic) one.
-        pub logical: Option<bool> => "lo",
-        /// 5.x: namespace of the topic.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the topic name already carries the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
     }
 }
 

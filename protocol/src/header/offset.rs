@@ -3,22 +3,12 @@
 
 crate::command_header! {
     /// `QUERY_CONSUMER_OFFSET` (14): reads a consumer group's stored offset of one queue.
-    pub struct QueryConsumerOffsetRequestHeader {
+    pub struct QueryConsumerOffsetRequestHeader: TopicRequestHeader {
         pub consumer_group: String => "consumerGroup",
         pub topic: String => "topic",
         pub queue_id: i32 => "queueId",
         /// 5.x: answer offset 0 instead of `QUERY_NOT_FOUND` when nothing is stored.
         pub set_zero_if_not_found: Option<bool> => "setZeroIfNotFound",
-        /// Broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the topic and group.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
-        /// 5.x: the topic/queue are logical (static-topic) ones.
-        pub logical: Option<bool> => "lo",
     }
 }
 
@@ -32,21 +22,11 @@ crate::command_header! {
 crate::command_header! {
     /// `UPDATE_CONSUMER_OFFSET` (15): stores a consumer group's offset of one queue (4.9.7 clients
     /// send it oneway).
-    pub struct UpdateConsumerOffsetRequestHeader {
+    pub struct UpdateConsumerOffsetRequestHeader: TopicRequestHeader {
         pub consumer_group: String => "consumerGroup",
         pub topic: String => "topic",
         pub queue_id: i32 => "queueId",
         pub commit_offset: i64 => "commitOffset",
-        /// Broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the topic and group.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
-        /// 5.x: the topic/queue are logical (static-topic) ones.
-        pub logical: Option<bool> => "lo",
     }
 }
 
@@ -60,22 +40,12 @@ crate::command_header! {
     ///
     /// Pull and lite-pull consumers also send `ReqT` = `0`: Java's `StreamTypeRPCHook` adds it to
     /// every request of those clients; it is not a field of this header.
-    pub struct GetMaxOffsetRequestHeader {
+    pub struct GetMaxOffsetRequestHeader: TopicRequestHeader {
         pub topic: String => "topic",
         pub queue_id: i32 => "queueId",
         /// 5.x: only count committed (consumer-visible) messages.
         /// Java default: true
         pub committed: Option<bool> => "committed",
-        /// Broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the topic.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
-        /// 5.x: the topic/queue are logical (static-topic) ones.
-        pub logical: Option<bool> => "lo",
     }
 }
 
@@ -88,19 +58,9 @@ crate::command_header! {
 
 crate::command_header! {
     /// `GET_MIN_OFFSET` (31): asks for the offset of a queue's oldest message still stored.
-    pub struct GetMinOffsetRequestHeader {
+    pub struct GetMinOffsetRequestHeader: TopicRequestHeader {
         pub topic: String => "topic",
         pub queue_id: i32 => "queueId",
-        /// Broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the topic.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
-        /// 5.x: the topic/queue are logical (static-topic) ones.
-        pub logical: Option<bool> => "lo",
     }
 }
 
@@ -113,19 +73,9 @@ crate::command_header! {
 
 crate::command_header! {
     /// `GET_EARLIEST_MSG_STORETIME` (32): asks for the store time of a queue's oldest message.
-    pub struct GetEarliestMsgStoretimeRequestHeader {
+    pub struct GetEarliestMsgStoretimeRequestHeader: TopicRequestHeader {
         pub topic: String => "topic",
         pub queue_id: i32 => "queueId",
-        /// Broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the topic.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
-        /// 5.x: the topic/queue are logical (static-topic) ones.
-        pub logical: Option<bool> => "lo",
     }
 }
 
@@ -140,7 +90,7 @@ crate::command_header! {
 crate::command_header! {
     /// `SEARCH_OFFSET_BY_TIMESTAMP` (29): asks for the queue offset of the message stored at a
     /// given time.
-    pub struct SearchOffsetRequestHeader {
+    pub struct SearchOffsetRequestHeader: TopicRequestHeader {
         pub topic: String => "topic",
         pub queue_id: i32 => "queueId",
         /// Milliseconds since the epoch.
@@ -149,16 +99,6 @@ crate::command_header! {
         /// the last offset when several messages match.
         /// Java default: LOWER
         pub boundary_type: Option<String> => "boundaryType",
-        /// Broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the topic.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
-        /// 5.x: the topic/queue are logical (static-topic) ones.
-        pub logical: Option<bool> => "lo",
     }
 }
 
@@ -175,7 +115,7 @@ crate::command_header! {
     ///
     /// `_UNIQUE_KEY_QUERY` is not a field of Java's class: the client adds it to `extFields`
     /// directly and the broker reads it, so it is modelled here too.
-    pub struct QueryMessageRequestHeader {
+    pub struct QueryMessageRequestHeader: TopicRequestHeader {
         pub topic: String => "topic",
         /// Message key, or the unique message id when `unique_key_query` is true.
         pub key: String => "key",
@@ -184,16 +124,6 @@ crate::command_header! {
         pub end_timestamp: i64 => "endTimestamp",
         /// `key` is a unique message id (`UNIQ_KEY`) rather than a user key.
         pub unique_key_query: Option<bool> => "_UNIQUE_KEY_QUERY",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the topic.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
-        /// 5.x: the topic is a logical (static-topic) one.
-        pub logical: Option<bool> => "lo",
     }
 }
 
@@ -225,7 +155,7 @@ crate::command_header! {
     /// `INVOKE_BROKER_TO_RESET_OFFSET` (222, admin to broker) and `RESET_CONSUMER_CLIENT_OFFSET`
     /// (220, broker to consumer, oneway, new offsets in the body): moves a group's offsets on a
     /// topic back or forth to a point in time.
-    pub struct ResetOffsetRequestHeader {
+    pub struct ResetOffsetRequestHeader: TopicRequestHeader {
         pub topic: String => "topic",
         /// Consumer group.
         pub group: String => "group",
@@ -238,16 +168,6 @@ crate::command_header! {
         pub queue_id: Option<i32> => "queueId",
         /// 5.x: reset to this offset instead of searching by `timestamp`.
         pub offset: Option<i64> => "offset",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the topic and group.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
-        /// 5.x: the topic/queue are logical (static-topic) ones.
-        pub logical: Option<bool> => "lo",
     }
 }
 
@@ -255,22 +175,12 @@ crate::command_header! {
     /// `INVOKE_BROKER_TO_GET_CONSUMER_STATUS` (223, admin to broker) and
     /// `GET_CONSUMER_STATUS_FROM_CLIENT` (221, broker to consumer): asks consumers of a group for
     /// their offsets on a topic.
-    pub struct GetConsumerStatusRequestHeader {
+    pub struct GetConsumerStatusRequestHeader: TopicRequestHeader {
         pub topic: String => "topic",
         /// Consumer group.
         pub group: String => "group",
         /// Only the consumer at this address; every consumer of the group when absent.
         pub client_addr: Option<String> => "clientAddr",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the topic and group.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
-        /// 5.x: the topic is a logical (static-topic) one.
-        pub logical: Option<bool> => "lo",
     }
 }
 

@@ -3,7 +3,7 @@
 crate::command_header! {
     /// `PULL_MESSAGE` (11): a consumer asks for messages of one queue from an offset on; the broker
     /// may hold the request (long polling) until messages arrive.
-    pub struct PullMessageRequestHeader {
+    pub struct PullMessageRequestHeader: TopicRequestHeader {
         pub consumer_group: String => "consumerGroup",
         pub topic: String => "topic",
         pub queue_id: i32 => "queueId",
@@ -28,16 +28,6 @@ crate::command_header! {
         pub request_source: Option<i32> => "requestSource",
         /// 5.x: the end client a proxy pulls for (the wire name's typo is Java's).
         pub proxy_forward_client_id: Option<String> => "proxyFrowardClientId",
-        /// Broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the topic and group.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
-        /// 5.x: the topic/queue are logical (static-topic) ones.
-        pub logical: Option<bool> => "lo",
     }
 }
 

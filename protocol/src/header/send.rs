@@ -5,7 +5,7 @@ crate::command_header! {
     /// `SEND_MESSAGE` (10) and `SEND_REPLY_MESSAGE` (324), and `SEND_BATCH_MESSAGE` (320) from a
     /// client with smart-message encoding off: stores one message (or a batch) given in the body.
     /// The V2 form below carries the same fields under one-letter names.
-    pub struct SendMessageRequestHeader {
+    pub struct SendMessageRequestHeader: TopicRequestHeader {
         pub producer_group: String => "producerGroup",
         pub topic: String => "topic",
         /// Template topic used when `topic` has to be auto-created (normally `TBW102`).
@@ -27,16 +27,6 @@ crate::command_header! {
         pub batch: Option<bool> => "batch",
         /// For retry-topic sends: the consumer group's retry limit.
         pub max_reconsume_times: Option<i32> => "maxReconsumeTimes",
-        /// Broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the topic and group.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
-        /// 5.x: the topic/queue are logical (static-topic) ones.
-        pub logical: Option<bool> => "lo",
     }
 }
 
@@ -161,7 +151,7 @@ crate::command_header! {
 crate::command_header! {
     /// `CONSUMER_SEND_MSG_BACK` (36): a consumer hands a message it failed to consume back to the
     /// broker, which requeues it on the group's retry topic (or the DLQ once retries run out).
-    pub struct ConsumerSendMsgBackRequestHeader {
+    pub struct ConsumerSendMsgBackRequestHeader: RpcRequestHeader {
         /// Commit log offset of the message.
         pub offset: i64 => "offset",
         /// Consumer group.
@@ -174,21 +164,13 @@ crate::command_header! {
         pub origin_topic: Option<String> => "originTopic",
         pub unit_mode: Option<bool> => "unitMode",
         pub max_reconsume_times: Option<i32> => "maxReconsumeTimes",
-        /// Broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the group and topic.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
     }
 }
 
 crate::command_header! {
     /// `PUSH_REPLY_MESSAGE_TO_CLIENT` (326): the broker pushes a reply message (body) to the
     /// requesting producer of a request-reply exchange.
-    pub struct ReplyMessageRequestHeader {
+    pub struct ReplyMessageRequestHeader: TopicRequestHeader {
         pub producer_group: String => "producerGroup",
         pub topic: String => "topic",
         pub default_topic: String => "defaultTopic",
@@ -205,16 +187,6 @@ crate::command_header! {
         /// `ip:port` of the broker.
         pub store_host: String => "storeHost",
         pub store_timestamp: i64 => "storeTimestamp",
-        /// 5.x: the broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the topic and group.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
-        /// 5.x: the topic/queue are logical (static-topic) ones.
-        pub logical: Option<bool> => "lo",
     }
 }
 

@@ -13,7 +13,7 @@ pub const TRANSACTION_ROLLBACK_TYPE: i32 = 3 << 2;
 crate::command_header! {
     /// `END_TRANSACTION` (37, oneway from stock clients): a producer commits or rolls back a half
     /// message, after its local transaction or in answer to a check-back.
-    pub struct EndTransactionRequestHeader {
+    pub struct EndTransactionRequestHeader: RpcRequestHeader {
         pub producer_group: String => "producerGroup",
         /// Consume queue offset of the half message.
         pub tran_state_table_offset: i64 => "tranStateTableOffset",
@@ -28,14 +28,6 @@ crate::command_header! {
         pub transaction_id: Option<String> => "transactionId",
         /// 5.x: the half message's topic.
         pub topic: Option<String> => "topic",
-        /// Broker the request is meant for.
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the group and topic.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
     }
 }
 
@@ -47,7 +39,7 @@ crate::command_header! {
 crate::command_header! {
     /// `CHECK_TRANSACTION_STATE` (39, broker to producer, oneway, half message as body): asks the
     /// producer for the outcome of a transaction left open too long.
-    pub struct CheckTransactionStateRequestHeader {
+    pub struct CheckTransactionStateRequestHeader: RpcRequestHeader {
         /// Consume queue offset of the half message.
         pub tran_state_table_offset: i64 => "tranStateTableOffset",
         /// Commit log offset of the half message.
@@ -59,14 +51,6 @@ crate::command_header! {
         pub offset_msg_id: Option<String> => "offsetMsgId",
         /// 5.x: the half message's topic.
         pub topic: Option<String> => "topic",
-        /// Broker the request comes from (5.x sets it).
-        pub broker_name: Option<String> => "bname",
-        /// 5.x: namespace of the topic.
-        pub namespace: Option<String> => "ns",
-        /// 5.x: whether the names already carry the namespace.
-        pub namespaced: Option<bool> => "nsd",
-        /// 5.x: set when the request is sent oneway.
-        pub oneway: Option<bool> => "oway",
     }
 }
 
