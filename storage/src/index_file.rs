@@ -17,7 +17,7 @@
 
 use crate::error::{Result, StorageError};
 use crate::offset::CommitLogOffset;
-use crate::pending_syncs::PendingSyncs;
+use crate::pending_syncs::{read_full_at, PendingSyncs};
 use std::collections::BTreeSet;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
@@ -718,20 +718,6 @@ fn list_files(dir: &Path) -> Result<Vec<u64>> {
     }
     files.sort_unstable();
     Ok(files)
-}
-
-/// Reads until `buf` is full or the file ends; returns the bytes read.
-fn read_full_at(f: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match f.read_at(&mut buf[n..], pos + n as u64) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 impl fmt::Debug for MessageIndex {

@@ -1,4 +1,5 @@
-//! Which files of a directory have writes not yet made durable.
+//! Buffered positioned file I/O shared by consume queues and index files: which files of a
+//! directory have writes not yet made durable, and reading a range in full.
 //!
 //! Consume queues and index files write through the page cache and make their files durable
 //! later, together: this tracks the files written (by number) and whether the directory itself
@@ -8,6 +9,7 @@ use crate::error::{Result, StorageError};
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default)]
@@ -78,4 +80,18 @@ impl PendingSyncs {
         }
         Ok(())
     }
+}
+
+/// Reads until `buf` is full or the file ends; returns the bytes read.
+pub(crate) fn read_full_at(f: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read_at(&mut buf[n..], pos + n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }

@@ -153,6 +153,26 @@ macro_rules! command_header {
     };
 }
 
+/// Helpers shared by the header families' tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::CommandHeader;
+    use crate::ext_fields::ExtFields;
+    use std::fmt::Debug;
+
+    pub fn fields(pairs: &[(&str, &str)]) -> ExtFields {
+        pairs.iter().copied().collect()
+    }
+
+    /// Encodes `h`, checks every populated field went out, and decodes it back unchanged.
+    pub fn round_trip<H: CommandHeader + PartialEq + Debug>(h: H, expected_fields: usize) {
+        let mut f = ExtFields::new();
+        h.encode(&mut f);
+        assert_eq!(f.len(), expected_fields, "{h:?} encoded as {f:?}");
+        assert_eq!(H::decode(&f).unwrap(), h);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

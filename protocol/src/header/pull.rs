@@ -119,20 +119,8 @@ mod tests {
     use super::*;
     use crate::error::ProtocolError;
     use crate::ext_fields::ExtFields;
+    use crate::header::test_support::{fields, round_trip};
     use crate::header::CommandHeader;
-    use std::fmt::Debug;
-
-    fn fields(pairs: &[(&str, &str)]) -> ExtFields {
-        pairs.iter().copied().collect()
-    }
-
-    /// Encodes `h`, checks every populated field went out, and decodes it back unchanged.
-    fn round_trip<H: CommandHeader + PartialEq + Debug>(h: H, expected_fields: usize) {
-        let mut f = ExtFields::new();
-        h.encode(&mut f);
-        assert_eq!(f.len(), expected_fields, "{h:?} encoded as {f:?}");
-        assert_eq!(H::decode(&f).unwrap(), h);
-    }
 
     #[test]
     fn round_trips() {

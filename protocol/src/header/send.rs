@@ -195,12 +195,8 @@ mod tests {
     use super::*;
     use crate::error::ProtocolError;
     use crate::ext_fields::ExtFields;
+    use crate::header::test_support::{fields, round_trip};
     use crate::header::CommandHeader;
-    use std::fmt::Debug;
-
-    fn fields(pairs: &[(&str, &str)]) -> ExtFields {
-        pairs.iter().copied().collect()
-    }
 
     fn encoded<H: CommandHeader>(h: &H) -> ExtFields {
         let mut f = ExtFields::new();
@@ -212,13 +208,6 @@ mod tests {
         let mut v: Vec<&str> = f.iter().map(|(k, _)| k).collect();
         v.sort_unstable();
         v
-    }
-
-    /// Encodes `h`, checks every populated field went out, and decodes it back unchanged.
-    fn round_trip<H: CommandHeader + PartialEq + Debug>(h: H, expected_fields: usize) {
-        let f = encoded(&h);
-        assert_eq!(f.len(), expected_fields, "{h:?} encoded as {f:?}");
-        assert_eq!(H::decode(&f).unwrap(), h);
     }
 
     fn full_v1() -> SendMessageRequestHeader {
