@@ -80,7 +80,6 @@ fn message(topic: String, queue_id: i32, body: &Bytes) -> MessageToStore {
         born_host: "127.0.0.1:1".parse().expect("address"),
         reconsume_times: 0,
         prepared_transaction_offset: 0,
-        tag_code: 0,
     }
 }
 

@@ -15,7 +15,7 @@ use crate::error::{Result, StorageError};
 use crate::index_file::MessageIndex;
 use crate::offset::{CommitLogOffset, QueueOffset};
 use bytes::{Bytes, BytesMut};
-use ringmq_protocol::message::{body_crc, StoredMessage};
+use ringmq_protocol::message::{body_crc, Properties, StoredMessage};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -70,8 +70,6 @@ pub struct MessageToStore {
     pub born_host: SocketAddr,
     pub reconsume_times: i32,
     pub prepared_transaction_offset: i64,
-    /// Hash code of the message's tag, for filtering on the consume queue.
-    pub tag_code: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,8 +194,15 @@ impl Shard {
                 if dispatch_error.is_some() {
                     return;
                 }
+                let props = r.message.properties();
                 if index.last_indexed().is_none_or(|last| r.offset >= last) {
-                    if let Err(e) = index_keys(&mut index, &r.message, r.offset) {
+                    if let Err(e) = index_keys(
+                        &mut index,
+                        &r.message.topic,
+                        &props,
+                        r.offset,
+                        r.message.store_timestamp,
+                    ) {
                         dispatch_error = Some(e);
                         return;
                     }
@@ -236,7 +241,7 @@ impl Shard {
                 cq.append(CqEntry {
                     commit_log_offset: r.offset,
                     size: r.size,
-                    tag_code: tag_code_of(&r.message),
+                    tag_code: tag_code_of(&props),
                 });
             },
         )
@@ -319,6 +324,9 @@ impl Shard {
         let len = record
             .encoded_len()
             .map_err(|e| StorageError::InvalidMessage(e.to_string()))?;
+        // Parsed once: the consume queue needs the tag code, the index the keys.
+        let props = Properties::parse(&record.properties);
+        let tag_code = tag_code_of(&props);
         let key = (record.topic.clone(), record.queue_id);
         self.ensure_queue(&key)?;
         let (offset, queue_offset) = self
@@ -332,7 +340,6 @@ impl Shard {
                 record
                     .encode(&mut out)
                     .expect("length checked by encoded_len");
-                let tag_code = tag_code_of(&record);
                 let q = cq.append(CqEntry {
                     commit_log_offset: offset,
                     size: len as u32,
@@ -340,7 +347,14 @@ impl Shard {
                 });
                 // The message is stored either way; a key the index could not take is logged
                 // (lookups by it will miss) rather than failing a durable put.
-                if let Err(e) = index_keys(&mut self.index.borrow_mut(), &record, offset) {
+                let indexed = index_keys(
+                    &mut self.index.borrow_mut(),
+                    &record.topic,
+                    &props,
+                    offset,
+                    store_timestamp,
+                );
+                if let Err(e) = indexed {
                     log::error!("shard {}: cannot index message at {offset}: {e}", self.id);
                 }
                 (out.freeze(), q)
@@ -651,22 +665,22 @@ fn index_key(topic: &str, key: &str) -> String {
 /// Indexes a message under each of its keys and its unique key.
 fn index_keys(
     index: &mut MessageIndex,
-    msg: &StoredMessage,
+    topic: &str,
+    props: &Properties,
     offset: CommitLogOffset,
+    store_timestamp: i64,
 ) -> Result<()> {
-    let props = msg.properties();
     for key in props.keys() {
-        index.put(&index_key(&msg.topic, key), offset, msg.store_timestamp)?;
+        index.put(&index_key(topic, key), offset, store_timestamp)?;
     }
     if let Some(unique) = props.unique_key() {
-        index.put(&index_key(&msg.topic, unique), offset, msg.store_timestamp)?;
+        index.put(&index_key(topic, unique), offset, store_timestamp)?;
     }
     Ok(())
 }
 
 /// Java stores the tag's `String.hashCode` as the consume-queue tag code.
-fn tag_code_of(msg: &StoredMessage) -> i64 {
-    let props = msg.properties();
+fn tag_code_of(props: &Properties) -> i64 {
     props
         .tags()
         .map_or(0, ringmq_protocol::message::properties::tag_hash_code)

@@ -89,7 +89,6 @@ fn crash_child() {
                         born_host: "127.0.0.1:1".parse().unwrap(),
                         reconsume_times: 0,
                         prepared_transaction_offset: 0,
-                        tag_code: 0,
                     };
                     let r = shard.put(msg).await.expect("put");
                     println!("ACK {queue} {} {} {text}", r.queue_offset.0, r.offset.0);

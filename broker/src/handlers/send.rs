@@ -8,7 +8,7 @@ use ringmq_protocol::body::TopicConfig;
 use ringmq_protocol::header::send::{
     SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
 };
-use ringmq_protocol::message::properties::{self, tag_hash_code, Properties};
+use ringmq_protocol::message::properties::{self, Properties};
 use ringmq_protocol::message::{decode_batch, sys_flag, MessageId};
 use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use ringmq_remoting::Connection;
@@ -84,9 +84,6 @@ pub async fn handle(core: &BrokerCore, conn: &Rc<Connection>, req: &RemotingComm
     let mut msg_ids = Vec::with_capacity(items.len());
     let mut first = None;
     for (body, props_text, flag) in items {
-        let tag_code = Properties::parse(&props_text)
-            .tags()
-            .map_or(0, tag_hash_code);
         let put = shard
             .put_within(
                 MessageToStore {
@@ -100,7 +97,6 @@ pub async fn handle(core: &BrokerCore, conn: &Rc<Connection>, req: &RemotingComm
                     born_host,
                     reconsume_times: h.reconsume_times.unwrap_or(0),
                     prepared_transaction_offset: 0,
-                    tag_code,
                 },
                 Some(core.config.wait_time_mills_in_send_queue),
             )

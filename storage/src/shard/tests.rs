@@ -55,7 +55,6 @@ fn message(topic: &str, queue_id: i32, i: u32, tag: &str) -> MessageToStore {
         born_host: "10.0.0.1:5555".parse().unwrap(),
         reconsume_times: 0,
         prepared_transaction_offset: 0,
-        tag_code: tag_hash_code(tag),
     }
 }
 
