@@ -14,7 +14,7 @@ use crate::consume_queue::{ConsumeQueue, CqEntry};
 use crate::error::{Result, StorageError};
 use crate::index_file::MessageIndex;
 use crate::offset::{CommitLogOffset, QueueOffset};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use ringmq_protocol::message::{body_crc, Properties, StoredMessage};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -331,15 +331,12 @@ impl Shard {
         self.ensure_queue(&key)?;
         let (offset, queue_offset) = self
             .commit_log
-            .append_within(len, max_wait, |offset| {
+            .append_within(len, max_wait, |offset, out| {
                 let mut queues = self.queues.borrow_mut();
                 let cq = queues.get_mut(&key).expect("queue opened above");
                 record.commit_log_offset = offset.0;
                 record.queue_offset = cq.max_offset().0;
-                let mut out = BytesMut::with_capacity(len);
-                record
-                    .encode(&mut out)
-                    .expect("length checked by encoded_len");
+                record.encode(out).expect("length checked by encoded_len");
                 let q = cq.append(CqEntry {
                     commit_log_offset: offset,
                     size: len as u32,
@@ -357,7 +354,7 @@ impl Shard {
                 if let Err(e) = indexed {
                     log::error!("shard {}: cannot index message at {offset}: {e}", self.id);
                 }
-                (out.freeze(), q)
+                q
             })
             .await?;
         if self.config.commit_log.flush_disk_type == FlushDiskType::SyncFlush {

@@ -200,7 +200,7 @@ async fn sync_if_due(log: &CommitLog, sync_mode: bool) -> Result<()> {
 /// Builds the next write from unissued data, within one segment, at most one batch long.
 fn build_batch(log: &CommitLog, pool: &mut BufferPool) -> Option<Batch> {
     let mut t = log.tail.borrow_mut();
-    let front = t.unwritten.front()?.0;
+    let front = t.unwritten.front()?.offset;
     // Data continues in a new segment (after an end marker or a gap): no page to carry over.
     let start = front.max(t.issued_pos);
     if start != t.issued_pos {
@@ -221,25 +221,35 @@ fn build_batch(log: &CommitLog, pool: &mut BufferPool) -> Option<Batch> {
     let mut buf = pool.get(&seg, align_up(span as u64) as usize);
     let dst = buf.as_bytes_mut();
     dst[..prefix.len()].copy_from_slice(&prefix);
-    // Copy [start, end) from the queued chunks, dropping the ones fully issued.
+    // Copy [start, end) from the queued records, dropping the ones fully issued. Records that
+    // follow each other in the log usually follow each other in one arena chunk too: such a run
+    // is copied with one large copy, which is markedly faster than a copy per record.
     let mut at = start;
+    let mut run = CopyRun::default();
     while at < end {
-        let Some((offset, bytes)) = t.unwritten.front() else {
+        let Some(next) = t.unwritten.front() else {
             break;
         };
-        let (offset, chunk_end) = (*offset, *offset + bytes.len() as u64);
+        let (offset, bytes) = (next.offset, &next.bytes);
+        let record_end = offset + bytes.len() as u64;
         if offset >= end {
             break;
         }
         let from = (at.0 - offset.0) as usize;
-        let to = (end.min(chunk_end).0 - offset.0) as usize;
+        let to = (end.min(record_end).0 - offset.0) as usize;
         let d = (at.0 - batch_start.0) as usize;
-        dst[d..d + to - from].copy_from_slice(&bytes[from..to]);
+        if !run.extend(d, &bytes[from..to], next.chunk) {
+            run.copy_into(dst);
+            run = CopyRun::start(d, &bytes[from..to], next.chunk);
+        }
         at = offset + to as u64;
-        if chunk_end <= end {
-            t.unwritten.pop_front();
+        if record_end <= end {
+            // The run keeps pointing into this record's memory: hold on to it until copied.
+            let done = t.unwritten.pop_front().expect("front exists");
+            run.keep.push(done.bytes);
         }
     }
+    run.copy_into(dst);
     dst[span..].fill(0);
     let end_local = (end.0 - seg.base().0) as u64;
     t.partial_page = if end_local.is_multiple_of(PAGE) || end == seg.end() {
@@ -266,5 +276,57 @@ fn evict_cache(t: &mut Tail, budget: usize) {
             }
             _ => break,
         }
+    }
+}
+
+/// Source bytes adjacent in one arena chunk and in the batch, copied as one slice.
+#[derive(Default)]
+struct CopyRun {
+    src: *const u8,
+    len: usize,
+    /// The arena chunk all of the run lies in; `None` for bytes copied on their own.
+    chunk: Option<u64>,
+    /// Where the run goes in the batch buffer.
+    dst_at: usize,
+    /// The records the run points into, alive until it is copied.
+    keep: Vec<bytes::Bytes>,
+}
+
+impl CopyRun {
+    fn start(dst_at: usize, bytes: &[u8], chunk: Option<u64>) -> Self {
+        CopyRun {
+            src: bytes.as_ptr(),
+            len: bytes.len(),
+            chunk,
+            dst_at,
+            keep: Vec::new(),
+        }
+    }
+
+    /// Adds `bytes` if they continue the run in the same chunk and in the batch.
+    fn extend(&mut self, dst_at: usize, bytes: &[u8], chunk: Option<u64>) -> bool {
+        let adjacent = self.len > 0
+            && chunk.is_some()
+            && chunk == self.chunk
+            && dst_at == self.dst_at + self.len
+            && std::ptr::eq(self.src.wrapping_add(self.len), bytes.as_ptr());
+        if adjacent {
+            self.len += bytes.len();
+        }
+        adjacent
+    }
+
+    fn copy_into(&mut self, dst: &mut [u8]) {
+        if self.len == 0 {
+            return;
+        }
+        // SAFETY: the run is slices of one arena chunk (one allocation, same chunk id), each
+        // directly following the previous one, so together they are one contiguous range of
+        // that allocation. Every slice is alive (held by `keep` or still queued), initialised,
+        // and frozen (records are never written after they are appended).
+        let src = unsafe { std::slice::from_raw_parts(self.src, self.len) };
+        dst[self.dst_at..self.dst_at + self.len].copy_from_slice(src);
+        self.len = 0;
+        self.keep.clear();
     }
 }

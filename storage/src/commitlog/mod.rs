@@ -8,6 +8,7 @@
 //! when a flush starts ride on it — group commit) or once per interval (ASYNC_FLUSH). Segments are
 //! prepared ahead by a background task, so the append path never creates or grows a file.
 
+mod arena;
 mod flusher;
 mod recovery;
 mod segment;
@@ -18,6 +19,7 @@ pub use segment::{align_down, align_up, CommitLogSegment, PAGE};
 use crate::error::{Result, StorageError};
 use crate::offset::CommitLogOffset;
 use crate::signal::Signal;
+use arena::RecordArena;
 use bytes::{BufMut, Bytes, BytesMut};
 use ringmq_protocol::message::BLANK_MAGIC_CODE;
 use std::cell::RefCell;
@@ -90,11 +92,13 @@ struct Tail {
     durable_pos: CommitLogOffset,
     /// Appended, not yet issued to a write: records and segment-end markers, in log order. The
     /// front one may be partly issued (a write ends on a page boundary inside it).
-    unwritten: VecDeque<(CommitLogOffset, Bytes)>,
+    unwritten: VecDeque<Unwritten>,
     /// The bytes between the last page boundary and `issued_pos`, rewritten with the next write.
     partial_page: Vec<u8>,
     /// `flush()` asked for everything to be made durable now, whatever the flush type.
     flush_requested: bool,
+    /// Where appends encode their records.
+    arena: RecordArena,
     /// Recent records by offset, for reads.
     cache: VecDeque<(CommitLogOffset, Bytes)>,
     cache_bytes: usize,
@@ -107,6 +111,15 @@ struct Tail {
     disk_full: Option<StorageError>,
     closed: bool,
     stats: CommitLogStats,
+}
+
+/// Appended bytes waiting for the flusher: a record or a segment-end marker.
+struct Unwritten {
+    offset: CommitLogOffset,
+    bytes: Bytes,
+    /// The arena chunk holding a record (markers have none): records of one chunk that follow
+    /// each other in the log also follow each other in memory, and are copied in one go.
+    chunk: Option<u64>,
 }
 
 pub struct CommitLog {
@@ -173,6 +186,7 @@ impl CommitLog {
                 unwritten: VecDeque::new(),
                 partial_page,
                 flush_requested: false,
+                arena: RecordArena::default(),
                 cache: VecDeque::new(),
                 cache_bytes: 0,
                 unsynced: Vec::new(),
@@ -211,13 +225,15 @@ impl CommitLog {
         self.tail.borrow().stats
     }
 
-    /// Appends one record of `len` bytes. `encode` receives the record's offset and returns its
-    /// bytes; it runs synchronously with no other append in between, so whatever it assigns (queue
-    /// offsets) follows log order. Waits only for room (memory bound, next segment not yet ready).
+    /// Appends one record of `len` bytes. `encode` receives the record's offset and writes exactly
+    /// `len` bytes to the buffer it is given (the log's arena: records are encoded in place, with no
+    /// allocation of their own); it runs synchronously with no other append in between, so
+    /// whatever it assigns (queue offsets) follows log order. Waits only for room (memory bound,
+    /// next segment not yet ready).
     pub async fn append<T>(
         &self,
         len: usize,
-        encode: impl FnOnce(CommitLogOffset) -> (Bytes, T),
+        encode: impl FnOnce(CommitLogOffset, &mut BytesMut) -> T,
     ) -> Result<(CommitLogOffset, T)> {
         self.append_within(len, None, encode).await
     }
@@ -229,7 +245,7 @@ impl CommitLog {
         &self,
         len: usize,
         max_wait: Option<std::time::Duration>,
-        encode: impl FnOnce(CommitLogOffset) -> (Bytes, T),
+        encode: impl FnOnce(CommitLogOffset, &mut BytesMut) -> T,
     ) -> Result<(CommitLogOffset, T)> {
         if len as u64 > self.config.segment_size - 8 {
             return Err(StorageError::RecordTooLarge {
@@ -240,11 +256,12 @@ impl CommitLog {
         // A producer that always finds room would otherwise never let the flusher or the segment
         // preparer run on this executor.
         glommio::yield_if_needed().await;
-        let started = Instant::now();
         let room = self.from_flusher.wait_until(|| self.has_room_for(len));
         match max_wait {
             None => room.await,
+            Some(_) if self.has_room_for(len) => {}
             Some(limit) => {
+                let started = Instant::now();
                 let timed_out = async {
                     glommio::timer::sleep(limit).await;
                     true
@@ -291,14 +308,14 @@ impl CommitLog {
             self.roll(&mut tail);
         }
         let offset = tail.write_pos;
-        let (bytes, extra) = encode(offset);
-        assert_eq!(
-            bytes.len(),
-            len,
-            "encoded record length differs from the reserved length"
-        );
+        let (bytes, extra) = tail.arena.record(len, |buf| encode(offset, buf));
+        let chunk = Some(tail.arena.chunk_id());
         tail.write_pos = offset + len as u64;
-        tail.unwritten.push_back((offset, bytes.clone()));
+        tail.unwritten.push_back(Unwritten {
+            offset,
+            bytes: bytes.clone(),
+            chunk,
+        });
         tail.cache.push_back((offset, bytes));
         tail.cache_bytes += len;
         tail.stats.appends += 1;
@@ -323,8 +340,11 @@ impl CommitLog {
     fn roll(&self, tail: &mut Tail) {
         let remaining = tail.active.end().0 - tail.write_pos.0;
         if remaining >= 8 {
-            tail.unwritten
-                .push_back((tail.write_pos, blank_marker(remaining as u64)));
+            tail.unwritten.push_back(Unwritten {
+                offset: tail.write_pos,
+                bytes: blank_marker(remaining as u64),
+                chunk: None,
+            });
         }
         let next = tail
             .next

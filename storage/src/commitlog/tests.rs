@@ -67,7 +67,7 @@ async fn append_n(
     for i in from..from + n {
         let len = record_len(i, body_len);
         let (offset, ()) = log
-            .append(len, |o| (record(o, i, body_len), ()))
+            .append(len, |o, out| out.put_slice(&record(o, i, body_len)))
             .await
             .unwrap();
         out.push((offset, len));
@@ -281,7 +281,10 @@ fn concurrent_sync_appends_share_flushes() {
                 for i in 0..10 {
                     let n = t * 100 + i;
                     let len = record_len(n, 100);
-                    let (o, ()) = log.append(len, |o| (record(o, n, 100), ())).await.unwrap();
+                    let (o, ()) = log
+                        .append(len, |o, out| out.put_slice(&record(o, n, 100)))
+                        .await
+                        .unwrap();
                     log.wait_durable(o + len as u64).await.unwrap();
                     assert!(log.durable_pos() >= (o + len as u64));
                 }
@@ -311,10 +314,7 @@ fn oversized_records_are_refused() {
             CommitLog::open(0, &d, small_config(FlushDiskType::AsyncFlush), None, |_| {})
                 .await
                 .unwrap();
-        let err = log
-            .append(70_000, |_| (Bytes::new(), ()))
-            .await
-            .unwrap_err();
+        let err = log.append(70_000, |_, _| ()).await.unwrap_err();
         assert!(matches!(err, StorageError::RecordTooLarge { .. }), "{err}");
         log.close().await.unwrap();
     });
