@@ -5,6 +5,7 @@
 //! keys. Unknown keys are kept (GET_BROKER_CONFIG shows them) and warned about; a known key with an
 //! invalid value is an error naming the key. Java skips a bad value silently; we refuse to start.
 
+use crate::schedule::DelayLevels;
 use ringmq_storage::commitlog::{CommitLogConfig, FlushDiskType};
 use ringmq_storage::shard::{RetentionPolicy, ShardConfig};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -124,6 +125,8 @@ pub struct BrokerConfig {
     pub register_name_server_period: Duration,
     /// Longest a send waits for its turn before the broker answers SYSTEM_BUSY (flow control).
     pub wait_time_mills_in_send_queue: Duration,
+    /// Delay of each delay level (delayed messages, consumer retries).
+    pub message_delay_level: DelayLevels,
     /// Executor cores to run on; 0 means every core.
     pub cores: usize,
     /// Shard count for a store created now (an existing store keeps its own); 0 means one a core.
@@ -173,6 +176,7 @@ impl Default for BrokerConfig {
             enable_property_filter: false,
             register_name_server_period: Duration::from_millis(30_000),
             wait_time_mills_in_send_queue: Duration::from_millis(200),
+            message_delay_level: DelayLevels::default(),
             cores: 0,
             shards: 0,
             tail_cache_bytes: CommitLogConfig::default().tail_cache_bytes,
@@ -425,6 +429,15 @@ impl BrokerConfig {
             "waitTimeMillsInSendQueue" => {
                 self.wait_time_mills_in_send_queue = parse_millis(key, v)?
             }
+            "messageDelayLevel" => {
+                self.message_delay_level = DelayLevels::parse(v).map_err(|_| {
+                    invalid(
+                        key,
+                        value,
+                        "whole-number delays in s, m, h or d, like `1s 5s 1m 2h`",
+                    )
+                })?
+            }
             "cores" => self.cores = parse_num(key, v, "a core count (0 = all)")?,
             "shards" => {
                 let most = ringmq_storage::offset::MAX_SHARDS;
@@ -516,6 +529,7 @@ impl BrokerConfig {
             "enablePropertyFilter" => self.enable_property_filter,
             "registerNameServerPeriod" => self.register_name_server_period.as_millis(),
             "waitTimeMillsInSendQueue" => self.wait_time_mills_in_send_queue.as_millis(),
+            "messageDelayLevel" => self.message_delay_level,
             "cores" => self.cores,
             "shards" => self.shards,
             "tailCacheBytes" => self.tail_cache_bytes,

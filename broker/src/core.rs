@@ -8,10 +8,12 @@ use crate::clients::ClientRegistry;
 use crate::config::BrokerConfig;
 use crate::locks::QueueLocks;
 use crate::offsets::ConsumerOffsets;
+use crate::schedule::DelayOffsets;
 use crate::topics::TopicTable;
 use ringmq_storage::shard::Shard;
 use ringmq_storage::signal::Signal;
 use ringmq_storage::store::StoreMeta;
+use ringmq_storage::CommitLogOffset;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -26,6 +28,10 @@ pub struct BrokerCore {
     pub offsets: RefCell<ConsumerOffsets>,
     pub clients: RefCell<ClientRegistry>,
     pub locks: RefCell<QueueLocks>,
+    /// How far each delay level has delivered.
+    pub delay_offsets: RefCell<DelayOffsets>,
+    /// Set once shutdown begins: background tasks stop starting new work.
+    closing: std::cell::Cell<bool>,
     /// Held pulls wait here for a message to arrive in their queue.
     arrivals: RefCell<HashMap<(String, i32), Rc<Signal>>>,
     /// Wakes the registration task when topics change.
@@ -39,6 +45,7 @@ impl BrokerCore {
         shards: Vec<Rc<Shard>>,
         topics: TopicTable,
         offsets: ConsumerOffsets,
+        delay_offsets: DelayOffsets,
     ) -> Self {
         Self {
             config,
@@ -48,6 +55,8 @@ impl BrokerCore {
             offsets: RefCell::new(offsets),
             clients: RefCell::new(ClientRegistry::default()),
             locks: RefCell::new(QueueLocks::default()),
+            delay_offsets: RefCell::new(delay_offsets),
+            closing: std::cell::Cell::new(false),
             arrivals: RefCell::new(HashMap::new()),
             topics_changed: Signal::default(),
         }
@@ -56,6 +65,21 @@ impl BrokerCore {
     /// The shard that owns (topic, queue).
     pub fn shard_for(&self, topic: &str, queue_id: i32) -> &Rc<Shard> {
         &self.shards[self.meta.shard_of(topic, queue_id) as usize]
+    }
+
+    pub fn is_closing(&self) -> bool {
+        self.closing.get()
+    }
+
+    pub fn begin_closing(&self) {
+        self.closing.set(true);
+    }
+
+    /// The whole stored record at a commit-log offset (an offset message id), if one starts
+    /// there. Offsets come from clients: anything else is `None`, never a panic.
+    pub async fn record_at(&self, offset: CommitLogOffset) -> Option<bytes::Bytes> {
+        let shard = self.shards.get(offset.shard() as usize)?;
+        shard.commit_log().record_at(offset).await.ok()
     }
 
     /// Wakes pulls held on (topic, queue).

@@ -11,6 +11,7 @@ pub mod handlers;
 pub mod locks;
 pub mod offsets;
 pub mod registration;
+pub mod schedule;
 pub mod server;
 pub mod service;
 pub mod topics;

@@ -6,6 +6,7 @@ use crate::core::BrokerCore;
 use crate::handlers::client::notify_group_changed;
 use crate::offsets::ConsumerOffsets;
 use crate::registration::{BrokerIdentity, NameServers};
+use crate::schedule::{self, DelayOffsets};
 use crate::service::BrokerService;
 use crate::topics::TopicTable;
 use glommio::net::TcpListener;
@@ -45,6 +46,7 @@ pub async fn run(config: BrokerConfig, ready: impl FnOnce(SocketAddr)) -> Result
     }
     let topics = TopicTable::load(&config)?;
     let offsets = ConsumerOffsets::load(&config)?;
+    let delay_offsets = DelayOffsets::load_from(&config.config_dir().join("delayOffset.json"))?;
     let listen = SocketAddr::new(
         std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
         config.listen_port,
@@ -73,7 +75,15 @@ pub async fn run(config: BrokerConfig, ready: impl FnOnce(SocketAddr)) -> Result
         ha_server_addr: format!("{}:{}", config.broker_ip1, config.listen_port + 1),
     };
     let namesrvs = Rc::new(NameServers::new(config.namesrv_addrs(), identity));
-    let core = Rc::new(BrokerCore::new(config, meta, shards, topics, offsets));
+    let core = Rc::new(BrokerCore::new(
+        config,
+        meta,
+        shards,
+        topics,
+        offsets,
+        delay_offsets,
+    ));
+    schedule::start(&core);
     glommio::spawn_local(keep_registered(Rc::downgrade(&core), namesrvs.clone())).detach();
     glommio::spawn_local(housekeeping(Rc::downgrade(&core))).detach();
     ready(local);
@@ -90,14 +100,13 @@ pub async fn run(config: BrokerConfig, ready: impl FnOnce(SocketAddr)) -> Result
 /// flight, then leave the name servers, make every shard durable with a clean checkpoint, and
 /// write offsets and topics.
 async fn shut_down(core: &BrokerCore, namesrvs: &NameServers) -> Result<(), StartError> {
+    core.begin_closing();
     glommio::timer::sleep(std::time::Duration::from_millis(200)).await;
     namesrvs.unregister_all().await;
     for shard in &core.shards {
         shard.close().await?;
     }
-    if let Err(e) = core.offsets.borrow_mut().persist() {
-        log::error!("cannot persist consumer offsets: {e}");
-    }
+    persist_offsets(core);
     core.topics.borrow_mut().persist()?;
     log::warn!("broker stopped cleanly");
     Ok(())
@@ -142,13 +151,21 @@ async fn housekeeping(core: Weak<BrokerCore>) {
         };
         glommio::timer::sleep(interval).await;
         let Some(c) = core.upgrade() else { return };
-        if let Err(e) = c.offsets.borrow_mut().persist() {
-            log::error!("cannot persist consumer offsets: {e}");
-        }
+        persist_offsets(&c);
         let changed = c.clients.borrow_mut().expire(Instant::now());
         for group in changed {
             log::info!("consumer group {group}: a member stopped sending heartbeats");
             notify_group_changed(&c, &group);
         }
+    }
+}
+
+/// Writes consumer offsets and delay-level progress, if changed.
+fn persist_offsets(core: &BrokerCore) {
+    if let Err(e) = core.offsets.borrow_mut().persist() {
+        log::error!("cannot persist consumer offsets: {e}");
+    }
+    if let Err(e) = core.delay_offsets.borrow_mut().persist() {
+        log::error!("cannot persist delay-level offsets: {e}");
     }
 }

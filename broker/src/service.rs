@@ -1,7 +1,7 @@
 //! The broker as a remoting [`Service`]: each request code to its handler family.
 
 use crate::core::BrokerCore;
-use crate::handlers::{admin, client, lookup, offsets, pull, send, Refusal};
+use crate::handlers::{admin, client, lookup, offsets, pull, send, send_back, Refusal};
 use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use ringmq_remoting::{Connection, Service};
 use std::rc::Rc;
@@ -17,6 +17,7 @@ impl Service for BrokerService {
             RequestCode::SEND_MESSAGE
             | RequestCode::SEND_MESSAGE_V2
             | RequestCode::SEND_BATCH_MESSAGE => send::handle(core, conn, &req).await,
+            RequestCode::CONSUMER_SEND_MSG_BACK => send_back::handle(core, &req).await,
             RequestCode::PULL_MESSAGE => pull::handle(core, &req).await,
             RequestCode::QUERY_CONSUMER_OFFSET
             | RequestCode::UPDATE_CONSUMER_OFFSET

@@ -72,19 +72,7 @@ fn a_third_party_producer_sends_and_messages_come_back_from_pulls() {
     let broker = start_broker(&namesrv, "broker-e2e");
     wait_for_route(&namesrv, "TBW102");
 
-    let owner = rocketmq_runtime::RuntimeOwner::plan(rocketmq_runtime::RuntimeConfig {
-        thread_name: "e2e-producer".into(),
-        ..Default::default()
-    })
-    .unwrap()
-    .build()
-    .unwrap();
-    let runtime = rocketmq_client_rust::ClientRuntime::try_new(
-        owner.root_context().component("client"),
-        rocketmq_client_rust::ClientRuntimeConfig::default(),
-        rocketmq_client_rust::TelemetryHandle::noop(),
-    )
-    .unwrap();
+    let (owner, runtime) = common::client_runtime("e2e-producer");
     const N: usize = 40;
     let ns = namesrv.clone();
     let rt = runtime.clone();

@@ -81,19 +81,7 @@ fn a_push_consumer_group_of_two_receives_every_message() {
         std::thread::sleep(Duration::from_millis(20));
     }
 
-    let owner = rocketmq_runtime::RuntimeOwner::plan(rocketmq_runtime::RuntimeConfig {
-        thread_name: "push-consumers".into(),
-        ..Default::default()
-    })
-    .unwrap()
-    .build()
-    .unwrap();
-    let runtime = rocketmq_client_rust::ClientRuntime::try_new(
-        owner.root_context().component("client"),
-        rocketmq_client_rust::ClientRuntimeConfig::default(),
-        rocketmq_client_rust::TelemetryHandle::noop(),
-    )
-    .unwrap();
+    let (owner, runtime) = common::client_runtime("push-consumers");
     let seen = Arc::new(Mutex::new(Vec::new()));
     let (rt, ns_addr, s) = (runtime.clone(), namesrv.clone(), seen.clone());
     let mut consumers = owner.block_on(async move {

@@ -9,6 +9,7 @@ use common::{fields, start_broker, start_namesrv, vector, Wire};
 use ringmq_protocol::body::{ConsumerData, HeartbeatData, SubscriptionData};
 use ringmq_protocol::header::send::SendMessageRequestHeaderV2;
 use ringmq_protocol::json::{self, JsonStyle};
+use ringmq_protocol::message::MessageId;
 use ringmq_protocol::{RemotingCommand, RequestCode};
 use std::collections::BTreeSet;
 
@@ -26,10 +27,6 @@ const NOT_FOR_A_BROKER: &[&str] = &[
 /// Captures the broker does not answer like Java yet, and why; everything else must match.
 const NOT_YET: &[(&str, &str)] = &[
     (
-        "request-310-send_message_v2.delay",
-        "delayed messages are refused until the schedule topic exists",
-    ),
-    (
         "request-310-send_message_v2.tx_half",
         "transactional messages are refused until transactions exist",
     ),
@@ -43,10 +40,6 @@ const NOT_YET: &[(&str, &str)] = &[
         "SQL92 filtering is not implemented",
     ),
     (
-        "request-36-consumer_send_msg_back",
-        "send-back needs delayed delivery",
-    ),
-    (
         "request-222-invoke_broker_to_reset_offset",
         "offset reset is not implemented",
     ),
@@ -56,7 +49,8 @@ const NOT_YET: &[(&str, &str)] = &[
     ),
 ];
 
-fn send(wire: &mut Wire, topic: &str, queue: i32, props: &str) {
+/// Sends one message; returns its commit-log offset (from its offset message id).
+fn send(wire: &mut Wire, topic: &str, queue: i32, props: &str) -> i64 {
     let h = SendMessageRequestHeaderV2 {
         producer_group: "prep".into(),
         topic: topic.into(),
@@ -71,6 +65,8 @@ fn send(wire: &mut Wire, topic: &str, queue: i32, props: &str) {
         RemotingCommand::request_with(RequestCode::SEND_MESSAGE_V2, 0, &h).with_body(&b"prep"[..]),
     );
     assert_eq!(resp.code, 0, "prep send to {topic}: {:?}", resp.remark);
+    let id: MessageId = resp.fields().get("msgId").unwrap().parse().unwrap();
+    id.commit_log_offset
 }
 
 fn heartbeat(wire: &mut Wire, group: &str, topic: &str, expression: &str) {
@@ -98,18 +94,18 @@ fn heartbeat(wire: &mut Wire, group: &str, topic: &str, expression: &str) {
     assert_eq!(resp.code, 0);
 }
 
-/// The state each capture assumed.
-fn prepare(wire: &mut Wire, name: &str, req: &RemotingCommand) {
+/// The state each capture assumed (`req` is adjusted where it names state of the Java store).
+fn prepare(wire: &mut Wire, name: &str, req: &mut RemotingCommand) {
     let f = req.fields();
     let topic = f.get("topic").unwrap_or_default().to_owned();
     let queue: i32 = f.get("queueId").and_then(|q| q.parse().ok()).unwrap_or(0);
     match name {
-        n if n.starts_with("request-11-pull_message.found") => {
-            (0..7).for_each(|_| send(wire, &topic, queue, "TAGS\u{1}async\u{2}"))
-        }
-        n if n.starts_with("request-11-pull_message.not_found") => {
-            (0..10).for_each(|_| send(wire, &topic, queue, ""))
-        }
+        n if n.starts_with("request-11-pull_message.found") => (0..7).for_each(|_| {
+            send(wire, &topic, queue, "TAGS\u{1}async\u{2}");
+        }),
+        n if n.starts_with("request-11-pull_message.not_found") => (0..10).for_each(|_| {
+            send(wire, &topic, queue, "");
+        }),
         n if n.starts_with("request-11-pull_message.offset_moved") => {
             heartbeat(
                 wire,
@@ -117,11 +113,19 @@ fn prepare(wire: &mut Wire, name: &str, req: &RemotingCommand) {
                 &topic,
                 "TagA || TagB",
             );
-            (0..10).for_each(|_| send(wire, &topic, queue, "TAGS\u{1}TagA\u{2}"));
+            (0..10).for_each(|_| {
+                send(wire, &topic, queue, "TAGS\u{1}TagA\u{2}");
+            });
             send(wire, &topic, queue, "TAGS\u{1}TagC\u{2}");
         }
         n if n.starts_with("request-11-pull_message.retry_topic") => {
-            send(wire, &topic, queue, "RECONSUME_TIME\u{1}1\u{2}")
+            send(wire, &topic, queue, "RECONSUME_TIME\u{1}1\u{2}");
+        }
+        n if n.starts_with("request-36-consumer_send_msg_back") => {
+            // The capture names a commit-log offset of the Java store: hand back one of ours.
+            let origin = f.get("originTopic").unwrap().to_owned();
+            let offset = send(wire, &origin, 0, "TAGS\u{1}retry\u{2}");
+            req.fields_mut().insert("offset", offset.to_string());
         }
         n if n.starts_with("request-12-query_message") => {
             let key = f.get("key").unwrap();
@@ -168,7 +172,7 @@ fn captured_java_requests_get_the_java_brokers_answers() {
                 assert_ne!(resp.code, 0, "{name} ({why}) unexpectedly succeeded");
                 continue;
             }
-            prepare(&mut wire, base, &req);
+            prepare(&mut wire, base, &mut req);
             if base.starts_with("request-12-query_message") {
                 // The capture's two-minute window is around capture time; ours is now.
                 req.fields_mut().insert("beginTimestamp", "0");

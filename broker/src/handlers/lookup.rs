@@ -21,15 +21,7 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
                     format!("can not find message by the offset, {}", h.offset),
                 )
             };
-            let shard = core
-                .shards
-                .get(offset.shard() as usize)
-                .ok_or_else(not_found)?;
-            let bytes = shard
-                .commit_log()
-                .record_at(offset)
-                .await
-                .map_err(|_| not_found())?;
+            let bytes = core.record_at(offset).await.ok_or_else(not_found)?;
             Ok(ok(req).with_body(bytes))
         }
         RequestCode::QUERY_MESSAGE => {

@@ -7,7 +7,9 @@ pub mod lookup;
 pub mod offsets;
 pub mod pull;
 pub mod send;
+pub mod send_back;
 
+use crate::core::BrokerCore;
 use ringmq_protocol::{ProtocolError, RemotingCommand, ResponseCode};
 use ringmq_storage::StorageError;
 
@@ -66,6 +68,21 @@ impl From<StorageError> for Refusal {
 }
 
 pub type Handled = Result<RemotingCommand, Refusal>;
+
+/// NO_PERMISSION unless the broker's own permission (`brokerPermission`) has `perm`; `action` is
+/// Java's word for it in the remark ("sending", "pulling").
+pub fn broker_permits(core: &BrokerCore, perm: i32, action: &str) -> Result<(), Refusal> {
+    if core.config.broker_permission & perm != 0 {
+        return Ok(());
+    }
+    Err(Refusal::new(
+        ResponseCode::NO_PERMISSION,
+        format!(
+            "the broker[{}] {action} message is forbidden",
+            core.config.broker_ip1
+        ),
+    ))
+}
 
 pub fn ok(req: &RemotingCommand) -> RemotingCommand {
     RemotingCommand::response_to(req, ResponseCode::SUCCESS, None)

@@ -24,15 +24,7 @@ const MAX_PULL_BYTES: usize = 256 * 1024;
 
 pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
     let h: PullMessageRequestHeader = req.header()?;
-    if core.config.broker_permission & PERM_READ == 0 {
-        return Err(Refusal::new(
-            ResponseCode::NO_PERMISSION,
-            format!(
-                "the broker[{}] pulling message is forbidden",
-                core.config.broker_ip1
-            ),
-        ));
-    }
+    super::broker_permits(core, PERM_READ, "pulling")?;
     let read_queues = match core.topics.borrow().get(&h.topic) {
         Some(t) => t.read_queue_nums,
         None => {

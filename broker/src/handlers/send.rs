@@ -2,6 +2,7 @@
 
 use super::{Handled, Refusal};
 use crate::core::BrokerCore;
+use crate::schedule;
 use crate::topics::{Ensured, PERM_WRITE, RETRY_GROUP_TOPIC_PREFIX};
 use bytes::Bytes;
 use ringmq_protocol::body::TopicConfig;
@@ -22,15 +23,7 @@ pub async fn handle(core: &BrokerCore, conn: &Rc<Connection>, req: &RemotingComm
         }
         _ => req.header()?,
     };
-    if core.config.broker_permission & PERM_WRITE == 0 {
-        return Err(Refusal::new(
-            ResponseCode::NO_PERMISSION,
-            format!(
-                "the broker[{}] sending message is forbidden",
-                core.config.broker_ip1
-            ),
-        ));
-    }
+    super::broker_permits(core, PERM_WRITE, "sending")?;
     let topic = topic_for_send(core, &h)?;
     if sys_flag::transaction_type(h.sys_flag) == sys_flag::TRANSACTION_PREPARED_TYPE {
         return Err(Refusal::new(
@@ -39,20 +32,31 @@ pub async fn handle(core: &BrokerCore, conn: &Rc<Connection>, req: &RemotingComm
         ));
     }
     let queue_id = queue_for_send(&topic, h.queue_id, conn)?;
-    let props = Properties::parse(h.properties.as_deref().unwrap_or(""));
-    if props
-        .get(properties::DELAY_TIME_LEVEL)
-        .is_some_and(|l| l.trim() != "0")
-    {
-        // Refused rather than delivered at once: a silently ignored delay is a bug in someone's app.
-        return Err(Refusal::new(
-            ResponseCode::SYSTEM_ERROR,
-            "delayed messages (delayTimeLevel) are not supported by this broker yet",
-        ));
-    }
+    let mut props = Properties::parse(h.properties.as_deref().unwrap_or(""));
+    let delay_level = schedule::requested_level(&props)
+        .map_err(|why| Refusal::new(ResponseCode::MESSAGE_ILLEGAL, why))?;
+    let batch = req.request_code() == RequestCode::SEND_BATCH_MESSAGE;
+    // Where the message is stored: a delayed one waits in the schedule topic.
+    let (store_topic, store_queue) = if delay_level > 0 {
+        if batch {
+            // Java's store refuses delayed batches too.
+            return Err(Refusal::new(
+                ResponseCode::MESSAGE_ILLEGAL,
+                "a batch of messages cannot be delayed: send them one by one",
+            ));
+        }
+        schedule::redirect_to_schedule(
+            &core.config.message_delay_level,
+            delay_level,
+            &topic.topic_name,
+            queue_id,
+            &mut props,
+        )
+    } else {
+        (topic.topic_name.clone(), queue_id)
+    };
     let stored_props = store_properties(props, &core.config.broker_cluster_name);
-    let items: Vec<(Bytes, String, i32)> = if req.request_code() == RequestCode::SEND_BATCH_MESSAGE
-    {
+    let items: Vec<(Bytes, String, i32)> = if batch {
         decode_batch(&req.body)?
             .into_iter()
             .map(|m| {
@@ -80,15 +84,15 @@ pub async fn handle(core: &BrokerCore, conn: &Rc<Connection>, req: &RemotingComm
         ));
     }
     let born_host = conn.peer();
-    let shard = core.shard_for(&topic.topic_name, queue_id).clone();
+    let shard = core.shard_for(&store_topic, store_queue).clone();
     let mut msg_ids = Vec::with_capacity(items.len());
     let mut first = None;
     for (body, props_text, flag) in items {
         let put = shard
             .put_within(
                 MessageToStore {
-                    topic: topic.topic_name.clone(),
-                    queue_id,
+                    topic: store_topic.clone(),
+                    queue_id: store_queue,
                     body,
                     properties: props_text,
                     flag,
@@ -110,7 +114,7 @@ pub async fn handle(core: &BrokerCore, conn: &Rc<Connection>, req: &RemotingComm
         );
         first.get_or_insert(put);
     }
-    core.message_arrived(&topic.topic_name, queue_id);
+    core.message_arrived(&store_topic, store_queue);
     let first = first
         .ok_or_else(|| Refusal::new(ResponseCode::MESSAGE_ILLEGAL, "the batch holds no message"))?;
     let header = SendMessageResponseHeader {

@@ -64,20 +64,36 @@ impl Drop for Broker {
 }
 
 pub fn start_broker(namesrv: &str, name: &str) -> Broker {
+    start_broker_in(namesrv, name, fresh_dir(name), "ASYNC_FLUSH")
+}
+
+/// An empty directory for a broker named `name`.
+pub fn fresh_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ringmq-broker-e2e-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    start_broker_in(namesrv, name, dir, "ASYNC_FLUSH")
+    dir
 }
 
 /// Starts a broker on the store in `dir` (new or left by an earlier broker).
 pub fn start_broker_in(namesrv: &str, name: &str, dir: PathBuf, flush: &str) -> Broker {
+    start_broker_with(namesrv, name, dir, flush, "")
+}
+
+/// Like [`start_broker_in`], with `extra` lines added to its `broker.conf`.
+pub fn start_broker_with(
+    namesrv: &str,
+    name: &str,
+    dir: PathBuf,
+    flush: &str,
+    extra: &str,
+) -> Broker {
     let conf = dir.join("broker.conf");
     std::fs::write(
         &conf,
         format!(
             "brokerClusterName=DefaultCluster\nbrokerName={name}\nbrokerIP1=127.0.0.1\nlistenPort=0\nnamesrvAddr={namesrv}\n\
-             storePathRootDir={}\nmappedFileSizeCommitLog=67108864\nflushDiskType={flush}\n",
+             storePathRootDir={}\nmappedFileSizeCommitLog=67108864\nflushDiskType={flush}\n{extra}\n",
             dir.join("store").display()
         ),
     )
@@ -183,4 +199,27 @@ pub fn vector_names() -> Vec<String> {
 
 fn vector_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/wire-vectors")
+}
+
+/// A runtime for the third-party rocketmq-client-rust and its client runtime, named `name`.
+pub fn client_runtime(
+    name: &str,
+) -> (
+    rocketmq_runtime::RuntimeOwner,
+    std::sync::Arc<rocketmq_client_rust::ClientRuntime>,
+) {
+    let owner = rocketmq_runtime::RuntimeOwner::plan(rocketmq_runtime::RuntimeConfig {
+        thread_name: name.into(),
+        ..Default::default()
+    })
+    .unwrap()
+    .build()
+    .unwrap();
+    let runtime = rocketmq_client_rust::ClientRuntime::try_new(
+        owner.root_context().component("client"),
+        rocketmq_client_rust::ClientRuntimeConfig::default(),
+        rocketmq_client_rust::TelemetryHandle::noop(),
+    )
+    .unwrap();
+    (owner, runtime)
 }
