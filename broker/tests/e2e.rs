@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{fields, start_broker, start_broker_in, start_namesrv, Wire};
+use common::{fields, start_broker, start_broker_in, start_namesrv, wait_for_route, Wire};
 use ringmq_protocol::body::{ConsumeStats, TopicStatsTable};
 use ringmq_protocol::header::pull::PullMessageRequestHeader;
 use ringmq_protocol::header::send::SendMessageRequestHeaderV2;
@@ -45,25 +45,6 @@ fn send_raw(wire: &mut Wire, topic: &str, queue: i32, body: &[u8]) -> RemotingCo
     wire.call(
         RemotingCommand::request_with(RequestCode::SEND_MESSAGE_V2, 0, &h).with_body(body.to_vec()),
     )
-}
-
-fn wait_for_route(namesrv: &str, topic: &str) {
-    let mut wire = Wire::connect(namesrv);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while wire
-        .call(fields(
-            RequestCode::GET_ROUTEINFO_BY_TOPIC,
-            &[("topic", topic)],
-        ))
-        .code
-        != 0
-    {
-        assert!(
-            Instant::now() < deadline,
-            "{topic} never appeared in the name server"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]

@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{fields, fresh_dir, start_broker_with, start_namesrv, Wire};
+use common::{
+    fields, fresh_dir, start_broker_with, start_namesrv, wait_for_route, wait_until, Wire,
+};
 use ringmq_protocol::message::StoredMessage;
 use ringmq_protocol::RequestCode;
 use rocketmq_client_rust::{
@@ -44,10 +46,7 @@ impl MessageListenerConcurrently for Listener {
     ) -> ClientResult<ConsumeConcurrentlyStatus> {
         let mut later = false;
         for m in msgs {
-            let body = m
-                .body()
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default();
+            let body = String::from_utf8_lossy(&common::body_of(m)).into_owned();
             later |= body == "always fails" || (body == "fails once" && m.reconsume_times() == 0);
             self.seen.lock().unwrap().push(Delivery {
                 body,
@@ -64,14 +63,6 @@ impl MessageListenerConcurrently for Listener {
     }
 }
 
-fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn rejected_messages_come_back_after_the_retry_delay_then_go_to_the_dlq() {
     let namesrv = start_namesrv();
@@ -83,15 +74,7 @@ fn rejected_messages_come_back_after_the_retry_delay_then_go_to_the_dlq() {
         &format!("messageDelayLevel={LEVELS}"),
     );
     let (owner, runtime) = common::client_runtime("retry-test");
-    let (rt, ns) = (runtime.clone(), namesrv.clone());
-    let mut producer = owner.block_on(async move {
-        let mut p = rocketmq_client_rust::DefaultMQProducer::builder(rt)
-            .producer_group("retry_producer")
-            .name_server_addr(ns.as_str())
-            .build();
-        p.start().await.expect("producer start");
-        p
-    });
+    let mut producer = common::start_producer(&owner, &runtime, &namesrv, "retry_producer");
     let send = |producer: &mut rocketmq_client_rust::DefaultMQProducer, body: &str, level: i32| {
         #[allow(deprecated)] // the builder needs more of the client crate; this is enough here
         let mut msg = Message::with_tags(TOPIC, "TagA", body.as_bytes());
@@ -106,16 +89,7 @@ fn rejected_messages_come_back_after_the_retry_delay_then_go_to_the_dlq() {
     };
     // Creates the topic, so the consumer finds its route.
     send(&mut producer, "warm-up", 0);
-    let mut ns_wire = Wire::connect(&namesrv);
-    wait_until("the topic's route", Duration::from_secs(10), || {
-        ns_wire
-            .call(fields(
-                RequestCode::GET_ROUTEINFO_BY_TOPIC,
-                &[("topic", TOPIC)],
-            ))
-            .code
-            == 0
-    });
+    wait_for_route(&namesrv, TOPIC);
 
     let seen = Arc::new(Mutex::new(Vec::<Delivery>::new()));
     let (rt, ns, s) = (runtime.clone(), namesrv.clone(), seen.clone());

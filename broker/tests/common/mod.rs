@@ -223,3 +223,55 @@ pub fn client_runtime(
     .unwrap();
     (owner, runtime)
 }
+
+/// Polls `done` every 50 ms; fails the test after `limit`.
+pub fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits until the name server routes `topic`.
+pub fn wait_for_route(namesrv: &str, topic: &str) {
+    let mut wire = Wire::connect(namesrv);
+    wait_until(
+        &format!("a route for {topic}"),
+        Duration::from_secs(10),
+        || {
+            wire.call(fields(
+                RequestCode::GET_ROUTEINFO_BY_TOPIC,
+                &[("topic", topic)],
+            ))
+            .code
+                == 0
+        },
+    );
+}
+
+/// A started third-party producer of `group`.
+pub fn start_producer(
+    owner: &rocketmq_runtime::RuntimeOwner,
+    runtime: &std::sync::Arc<rocketmq_client_rust::ClientRuntime>,
+    namesrv: &str,
+    group: &str,
+) -> rocketmq_client_rust::DefaultMQProducer {
+    let (rt, ns, group) = (runtime.clone(), namesrv.to_owned(), group.to_owned());
+    owner.block_on(async move {
+        let mut p = rocketmq_client_rust::DefaultMQProducer::builder(rt)
+            .producer_group(group)
+            .name_server_addr(ns.as_str())
+            .build();
+        p.start().await.expect("producer start");
+        p
+    })
+}
+
+/// A message's body as the third-party consumer hands it over (decompressed).
+pub fn body_of(m: &rocketmq_model::common::message::message_ext::MessageExt) -> Vec<u8> {
+    m.body().map(|b| b.to_vec()).unwrap_or_default()
+}
