@@ -1,8 +1,11 @@
 //! The broker: thread-per-core send, pull, offsets and consumer groups over the remoting protocol.
 //!
-//! In progress. So far it owns its settings ([`config`], Java's `broker.conf` keys), its topic
-//! table ([`topics`], Java's `TopicConfigManager` and `topics.json`) and the committed consumer
-//! offsets ([`offsets`], Java's `ConsumerOffsetManager` and `consumerOffset.json`).
+//! What it owns: its settings ([`config`], Java's `broker.conf` keys), its topic table
+//! ([`topics`], Java's `TopicConfigManager` and `topics.json`), the committed consumer offsets
+//! ([`offsets`], `consumerOffset.json`), connected clients and queue locks ([`clients`],
+//! [`locks`]), delayed delivery ([`schedule`], `delayOffset.json`), and one handler per request
+//! family ([`handlers`]). Everything runs on one executor for now ([`core`]); the store is already
+//! sharded so that the move to one executor per core changes who owns a shard, not its data.
 
 pub mod clients;
 pub mod config;
