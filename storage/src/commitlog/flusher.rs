@@ -221,18 +221,17 @@ fn build_batch(log: &CommitLog, pool: &mut BufferPool) -> Option<Batch> {
     let mut buf = pool.get(&seg, align_up(span as u64) as usize);
     let dst = buf.as_bytes_mut();
     dst[..prefix.len()].copy_from_slice(&prefix);
-    // Copy [start, end) from the queued records, dropping the ones fully issued. Records that
-    // follow each other in the log usually follow each other in one arena chunk too: such a run
-    // is copied with one large copy, which is markedly faster than a copy per record.
+    // Copy [start, end) from the queued records, then drop the ones fully issued (only then:
+    // a run points into them until it is copied). Records that follow each other in the log
+    // usually follow each other in one arena chunk too: such a run is copied with one large
+    // copy, which is markedly faster than a copy per record.
     let mut at = start;
     let mut run = CopyRun::default();
-    while at < end {
-        let Some(next) = t.unwritten.front() else {
-            break;
-        };
+    let mut fully_issued = 0;
+    for next in &t.unwritten {
         let (offset, bytes) = (next.offset, &next.bytes);
         let record_end = offset + bytes.len() as u64;
-        if offset >= end {
+        if at >= end || offset >= end {
             break;
         }
         let from = (at.0 - offset.0) as usize;
@@ -243,13 +242,10 @@ fn build_batch(log: &CommitLog, pool: &mut BufferPool) -> Option<Batch> {
             run = CopyRun::start(d, &bytes[from..to], next.chunk);
         }
         at = offset + to as u64;
-        if record_end <= end {
-            // The run keeps pointing into this record's memory: hold on to it until copied.
-            let done = t.unwritten.pop_front().expect("front exists");
-            run.keep.push(done.bytes);
-        }
+        fully_issued += usize::from(record_end <= end);
     }
     run.copy_into(dst);
+    t.unwritten.drain(..fully_issued);
     dst[span..].fill(0);
     let end_local = (end.0 - seg.base().0) as u64;
     t.partial_page = if end_local.is_multiple_of(PAGE) || end == seg.end() {
@@ -288,8 +284,6 @@ struct CopyRun {
     chunk: Option<u64>,
     /// Where the run goes in the batch buffer.
     dst_at: usize,
-    /// The records the run points into, alive until it is copied.
-    keep: Vec<bytes::Bytes>,
 }
 
 impl CopyRun {
@@ -299,7 +293,6 @@ impl CopyRun {
             len: bytes.len(),
             chunk,
             dst_at,
-            keep: Vec::new(),
         }
     }
 
@@ -322,11 +315,11 @@ impl CopyRun {
         }
         // SAFETY: the run is slices of one arena chunk (one allocation, same chunk id), each
         // directly following the previous one, so together they are one contiguous range of
-        // that allocation. Every slice is alive (held by `keep` or still queued), initialised,
-        // and frozen (records are never written after they are appended).
+        // that allocation. Every slice is alive (its record is still queued: `build_batch` drops
+        // records only after the last copy), initialised, and frozen (records are never written
+        // after they are appended).
         let src = unsafe { std::slice::from_raw_parts(self.src, self.len) };
         dst[self.dst_at..self.dst_at + self.len].copy_from_slice(src);
         self.len = 0;
-        self.keep.clear();
     }
 }
