@@ -246,12 +246,8 @@ async fn deliver_level(core: Weak<BrokerCore>, level: i32) {
         if c.is_closing() {
             return;
         }
-        let deadline = Instant::now() + wait;
-        drop(c);
-        match core.upgrade() {
-            Some(c) => c.wait_for_arrival(SCHEDULE_TOPIC, queue, deadline).await,
-            None => return,
-        }
+        c.wait_for_arrival(SCHEDULE_TOPIC, queue, Instant::now() + wait)
+            .await;
     }
 }
 
