@@ -67,6 +67,15 @@ impl BrokerCore {
         &self.shards[self.meta.shard_of(topic, queue_id) as usize]
     }
 
+    /// Changes the topic table. The registration task wakes and re-registers if the change made
+    /// a new data version (its wait checks the version, so an update that changed nothing costs
+    /// a wake-up, not a registration).
+    pub fn update_topics<R>(&self, change: impl FnOnce(&mut TopicTable) -> R) -> R {
+        let result = change(&mut self.topics.borrow_mut());
+        self.topics_changed.notify();
+        result
+    }
+
     pub fn is_closing(&self) -> bool {
         self.closing.get()
     }

@@ -20,11 +20,8 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
             config.topic_filter_type = h.topic_filter_type.clone();
             config.topic_sys_flag = h.topic_sys_flag.unwrap_or(0);
             config.order = h.order;
-            core.topics
-                .borrow_mut()
-                .create_or_update(config)
+            core.update_topics(|t| t.create_or_update(config))
                 .map_err(|e| Refusal::new(e.response_code(), e.to_string()))?;
-            core.topics_changed.notify();
             // Java answers SUCCESS with its placeholder remark still set; the admin tool shows it.
             Ok(ok(req).with_remark("not set any response code"))
         }
@@ -34,8 +31,7 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
         }
         RequestCode::DELETE_TOPIC_IN_BROKER => {
             let h: DeleteTopicRequestHeader = req.header()?;
-            core.topics.borrow_mut().delete(&h.topic);
-            core.topics_changed.notify();
+            core.update_topics(|t| t.delete(&h.topic));
             Ok(ok(req))
         }
         RequestCode::GET_BROKER_CONFIG => {

@@ -3,7 +3,7 @@
 
 use super::{ok, Handled, Refusal};
 use crate::core::BrokerCore;
-use crate::topics::Ensured;
+use crate::topics::retry_topic;
 use ringmq_protocol::body::{
     ConsumerIdList, HeartbeatData, LockBatchRequestBody, LockBatchResponseBody,
 };
@@ -30,14 +30,13 @@ pub async fn handle(core: &BrokerCore, conn: &Rc<Connection>, req: &RemotingComm
             for c in &hb.consumer_data_set {
                 // Consumers of a clustering group send failed messages back to the group's retry
                 // topic, so it exists from their first heartbeat (as in Java).
-                if c.message_model != "BROADCASTING" {
-                    if let Ensured::Created(_) =
-                        core.topics
-                            .borrow_mut()
-                            .create_retry_topic(&c.group_name, 1, 0)
-                    {
-                        core.topics_changed.notify();
-                    }
+                let has_retry_topic = core
+                    .topics
+                    .borrow()
+                    .get(&retry_topic(&c.group_name))
+                    .is_some();
+                if c.message_model != "BROADCASTING" && !has_retry_topic {
+                    core.update_topics(|t| t.create_retry_topic(&c.group_name, 1, 0));
                 }
                 let joined =
                     core.clients

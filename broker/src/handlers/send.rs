@@ -3,7 +3,7 @@
 use super::{Handled, Refusal};
 use crate::core::BrokerCore;
 use crate::schedule;
-use crate::topics::{Ensured, PERM_WRITE, RETRY_GROUP_TOPIC_PREFIX};
+use crate::topics::{PERM_WRITE, RETRY_GROUP_TOPIC_PREFIX};
 use bytes::Bytes;
 use ringmq_protocol::body::TopicConfig;
 use ringmq_protocol::header::send::{
@@ -131,26 +131,21 @@ pub async fn handle(core: &BrokerCore, conn: &Rc<Connection>, req: &RemotingComm
 /// The topic's config, auto-creating it the way the Java producer expects (from the default
 /// topic TBW102, or a consumer group's retry topic).
 fn topic_for_send(core: &BrokerCore, h: &SendMessageRequestHeader) -> Result<TopicConfig, Refusal> {
-    let mut topics = core.topics.borrow_mut();
     crate::topics::validate_send_topic(&h.topic)
         .map_err(|e| Refusal::new(e.response_code(), e.to_string()))?;
-    if let Some(config) = topics.get(&h.topic) {
+    if let Some(config) = core.topics.borrow().get(&h.topic) {
         return Ok(config.clone());
     }
-    let ensured = if let Some(group) = h.topic.strip_prefix(RETRY_GROUP_TOPIC_PREFIX) {
-        Ok(topics.create_retry_topic(group, 1, 0))
-    } else {
-        topics.auto_create_for_send(&h.topic, &h.default_topic, h.default_topic_queue_nums, 0)
-    };
-    match ensured {
-        Ok(e) => {
-            if let Ensured::Created(_) = e {
-                core.topics_changed.notify();
-            }
-            Ok(e.config().clone())
+    let ensured = core.update_topics(|topics| {
+        if let Some(group) = h.topic.strip_prefix(RETRY_GROUP_TOPIC_PREFIX) {
+            Ok(topics.create_retry_topic(group, 1, 0))
+        } else {
+            topics.auto_create_for_send(&h.topic, &h.default_topic, h.default_topic_queue_nums, 0)
         }
-        Err(e) => Err(Refusal::new(e.response_code(), e.to_string())),
-    }
+    });
+    ensured
+        .map(|e| e.config().clone())
+        .map_err(|e| Refusal::new(e.response_code(), e.to_string()))
 }
 
 fn queue_for_send(topic: &TopicConfig, requested: i32, conn: &Connection) -> Result<i32, Refusal> {

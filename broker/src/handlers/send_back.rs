@@ -10,7 +10,7 @@
 use super::{Handled, Refusal, FAQ_SUFFIX};
 use crate::core::BrokerCore;
 use crate::schedule;
-use crate::topics::{Ensured, PERM_WRITE};
+use crate::topics::PERM_WRITE;
 use ringmq_protocol::header::send::ConsumerSendMsgBackRequestHeader;
 use ringmq_protocol::message::properties::{self, Properties};
 use ringmq_protocol::message::{MessageId, StoredMessage};
@@ -33,8 +33,10 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
         ));
     }
     super::broker_permits(core, PERM_WRITE, "sending")?;
-    let retry = ensure_topic(core, |t| {
+    let retry = core.update_topics(|t| {
         t.create_retry_topic(&h.group, RETRY_QUEUE_NUMS, 0)
+            .config()
+            .clone()
     });
     if retry.perm & PERM_WRITE == 0 {
         return Err(Refusal::new(
@@ -71,7 +73,7 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
         _ => RETRY_MAX_TIMES,
     };
     let (topic, queue_id) = if msg.reconsume_times >= max_reconsume_times || h.delay_level < 0 {
-        let dlq = ensure_topic(core, |t| t.create_dlq_topic(&h.group));
+        let dlq = core.update_topics(|t| t.create_dlq_topic(&h.group).config().clone());
         props.remove(properties::DELAY_TIME_LEVEL);
         (dlq.topic_name, 0)
     } else {
@@ -99,16 +101,4 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
         .await?;
     core.message_arrived(&topic, queue_id);
     Ok(super::ok(req))
-}
-
-/// Creates the topic if needed, telling the name servers about a new one.
-fn ensure_topic(
-    core: &BrokerCore,
-    create: impl FnOnce(&mut crate::topics::TopicTable) -> Ensured,
-) -> ringmq_protocol::body::TopicConfig {
-    let ensured = create(&mut core.topics.borrow_mut());
-    if ensured.is_created() {
-        core.topics_changed.notify();
-    }
-    ensured.config().clone()
 }
