@@ -104,22 +104,48 @@ async fn create_on(
         ..Default::default()
     };
     let req = RemotingCommand::request_with(RequestCode::UPDATE_AND_CREATE_TOPIC, 0, &header);
-    let refused = |code, remark| BenchError::BrokerRefused {
-        broker: name.to_owned(),
-        addr: broker.addr().to_owned(),
+    let call = BrokerCall {
+        broker: name,
+        addr: broker.addr(),
         what: format!("UPDATE_AND_CREATE_TOPIC {topic}"),
-        code,
-        remark,
     };
-    let resp = broker
-        .call(req, timeout)
-        .await
-        .map_err(|e| refused(ResponseCode::SYSTEM_ERROR, e.to_string()))?;
-    if resp.response_code() != ResponseCode::SUCCESS {
-        return Err(refused(
-            resp.response_code(),
-            resp.remark.unwrap_or_default(),
-        ));
+    call.send(broker, req, timeout).await.map(drop)
+}
+
+/// One request to a broker whose failure names the broker and the request.
+pub(crate) struct BrokerCall<'a> {
+    pub broker: &'a str,
+    pub addr: &'a str,
+    /// The request, as the error shows it (`GET_MAX_OFFSET T:3`).
+    pub what: String,
+}
+
+impl BrokerCall<'_> {
+    pub fn refused(&self, code: ResponseCode, remark: String) -> BenchError {
+        BenchError::BrokerRefused {
+            broker: self.broker.to_owned(),
+            addr: self.addr.to_owned(),
+            what: self.what.clone(),
+            code,
+            remark,
+        }
     }
-    Ok(())
+
+    /// Sends `req` and returns the broker's SUCCESS answer; no answer or any other code is
+    /// [`BenchError::BrokerRefused`].
+    pub async fn send(
+        &self,
+        client: &RemotingClient,
+        req: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<RemotingCommand, BenchError> {
+        let resp = client
+            .call(req, timeout)
+            .await
+            .map_err(|e| self.refused(ResponseCode::SYSTEM_ERROR, e.to_string()))?;
+        if resp.response_code() != ResponseCode::SUCCESS {
+            return Err(self.refused(resp.response_code(), resp.remark.unwrap_or_default()));
+        }
+        Ok(resp)
+    }
 }

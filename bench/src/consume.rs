@@ -5,6 +5,7 @@
 //! End-to-end latency is the arrival time minus the producer's timestamp property, decoded from
 //! the pulled records; a message without one is counted but has no latency.
 
+use crate::admin::BrokerCall;
 use crate::clock::{Clock, TIMESTAMP_PROPERTY};
 use crate::error::BenchError;
 use crate::metrics::{Failure, Recorder};
@@ -74,26 +75,15 @@ pub async fn prepare(
             ..Default::default()
         };
         let req = RemotingCommand::request_with(RequestCode::GET_MAX_OFFSET, 0, &header);
-        let refused = |code, remark| BenchError::BrokerRefused {
-            broker: b.name.clone(),
-            addr: b.addr.clone(),
+        let call = BrokerCall {
+            broker: &b.name,
+            addr: &b.addr,
             what: format!("GET_MAX_OFFSET {}:{}", q.topic, q.queue_id),
-            code,
-            remark,
         };
-        let resp = clients[q.broker]
-            .call(req, timeout)
-            .await
-            .map_err(|e| refused(ResponseCode::SYSTEM_ERROR, e.to_string()))?;
-        if resp.response_code() != ResponseCode::SUCCESS {
-            return Err(refused(
-                resp.response_code(),
-                resp.remark.unwrap_or_default(),
-            ));
-        }
+        let resp = call.send(&clients[q.broker], req, timeout).await?;
         let offset = resp
             .header::<GetMaxOffsetResponseHeader>()
-            .map_err(|e| refused(ResponseCode::SYSTEM_ERROR, e.to_string()))?
+            .map_err(|e| call.refused(ResponseCode::SYSTEM_ERROR, e.to_string()))?
             .offset;
         starts.push(Start {
             queue: q.clone(),
