@@ -5,19 +5,36 @@
 //! 120 s without a heartbeat. When a consumer group's membership changes its members are told
 //! (NOTIFY_CONSUMER_IDS_CHANGED) so they rebalance queues among themselves.
 
+use crate::mesh::CoreId;
 use ringmq_protocol::body::{ConsumerData, SubscriptionData};
-use ringmq_remoting::Connection;
 use std::collections::{BTreeMap, HashMap};
-use std::rc::{Rc, Weak};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 /// Java's `channelExpiredTimeout`.
 pub const CLIENT_EXPIRY: Duration = Duration::from_secs(120);
 
+/// Where a client is connected: the core that owns its connection and the connection's id
+/// there. It can cross cores, unlike the connection itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientAddr {
+    pub core: CoreId,
+    pub connection: u64,
+    pub peer: SocketAddr,
+}
+
 struct Member {
-    connection: Weak<Connection>,
-    connection_id: u64,
+    addr: ClientAddr,
     last_heartbeat: Instant,
+}
+
+/// What a consumer heartbeat changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeartbeatOutcome {
+    /// A new member: the group must rebalance.
+    pub joined: bool,
+    /// The group's subscriptions differ from what it announced before.
+    pub subscriptions_changed: bool,
 }
 
 #[derive(Default)]
@@ -37,39 +54,45 @@ pub struct ClientRegistry {
 }
 
 impl ClientRegistry {
-    /// Records a consumer group's heartbeat; returns whether the group's membership changed.
+    /// Records a consumer group's heartbeat.
     pub fn consumer_heartbeat(
         &mut self,
         client_id: &str,
-        conn: &Rc<Connection>,
+        addr: ClientAddr,
         data: &ConsumerData,
         now: Instant,
-    ) -> bool {
+    ) -> HeartbeatOutcome {
         let group = self.consumers.entry(data.group_name.clone()).or_default();
         group.consume_type = data.consume_type.clone();
         group.message_model = data.message_model.clone();
         group.consume_from_where = data.consume_from_where.clone();
+        let mut subscriptions_changed = false;
         for sub in &data.subscription_data_set {
-            group.subscriptions.insert(sub.topic.clone(), sub.clone());
+            if group.subscriptions.get(&sub.topic) != Some(sub) {
+                group.subscriptions.insert(sub.topic.clone(), sub.clone());
+                subscriptions_changed = true;
+            }
         }
         let member = Member {
-            connection: Rc::downgrade(conn),
-            connection_id: conn.id(),
+            addr,
             last_heartbeat: now,
         };
-        group.members.insert(client_id.to_owned(), member).is_none()
+        let joined = group.members.insert(client_id.to_owned(), member).is_none();
+        HeartbeatOutcome {
+            joined,
+            subscriptions_changed,
+        }
     }
 
     pub fn producer_heartbeat(
         &mut self,
         client_id: &str,
-        conn: &Rc<Connection>,
+        addr: ClientAddr,
         group: &str,
         now: Instant,
     ) {
         let member = Member {
-            connection: Rc::downgrade(conn),
-            connection_id: conn.id(),
+            addr,
             last_heartbeat: now,
         };
         self.producers
@@ -91,10 +114,10 @@ impl ClientRegistry {
         }
     }
 
-    /// Drops every registration made over `connection_id`; returns the consumer groups that
-    /// lost a member.
-    pub fn connection_closed(&mut self, connection_id: u64) -> Vec<String> {
-        self.remove_members(|m| m.connection_id == connection_id)
+    /// Drops every registration made over the connection at `addr`; returns the consumer groups
+    /// that lost a member.
+    pub fn connection_closed(&mut self, addr: ClientAddr) -> Vec<String> {
+        self.remove_members(|m| m.addr.core == addr.core && m.addr.connection == addr.connection)
     }
 
     /// Drops clients silent for longer than [`CLIENT_EXPIRY`]; returns the consumer groups that
@@ -127,16 +150,19 @@ impl ClientRegistry {
             .unwrap_or_default()
     }
 
-    /// Live connections of a consumer group's members, to notify them.
-    pub fn consumer_connections(&self, group: &str) -> Vec<Rc<Connection>> {
+    /// Where a consumer group's members are connected, to notify them.
+    pub fn consumer_addrs(&self, group: &str) -> Vec<ClientAddr> {
         self.consumers
             .get(group)
-            .map(|g| {
-                g.members
-                    .values()
-                    .filter_map(|m| m.connection.upgrade())
-                    .collect()
-            })
+            .map(|g| g.members.values().map(|m| m.addr).collect())
+            .unwrap_or_default()
+    }
+
+    /// A consumer group's subscriptions, as last announced.
+    pub fn subscriptions(&self, group: &str) -> Vec<SubscriptionData> {
+        self.consumers
+            .get(group)
+            .map(|g| g.subscriptions.values().cloned().collect())
             .unwrap_or_default()
     }
 

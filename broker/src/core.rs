@@ -1,79 +1,174 @@
-//! The broker's state, as one executor owns it.
+//! The state one core of the broker owns.
 //!
-//! For now every shard lives on the executor that serves the network (one core); the shard a
-//! queue belongs to is still computed from the store's fixed shard count, so the move to one
-//! executor per core changes who owns a shard, not where a queue's data lives.
+//! Every core has a [`BrokerCore`]: the shards it owns (shard `s` lives on core `s % cores`), the
+//! committed offsets and held pulls of those shards' queues, the delay levels whose schedule
+//! queue it owns, its client connections, and copies of the two tables every request reads (the
+//! topic table and the consumer groups' subscriptions). The control core (core 0) also has the
+//! [`Control`] state: the topic table that counts, the client registry and the queue locks.
+//! Which core a request runs on is decided in [`crate::service`]; how cores ask each other is in
+//! [`crate::hops`].
 
 use crate::clients::ClientRegistry;
 use crate::config::BrokerConfig;
+use crate::handlers::Refusal;
 use crate::locks::QueueLocks;
+use crate::mesh::{CoreId, Mesh, CONTROL_CORE};
 use crate::offsets::ConsumerOffsets;
 use crate::schedule::DelayOffsets;
 use crate::topics::TopicTable;
+use ringmq_protocol::body::SubscriptionData;
+use ringmq_protocol::ResponseCode;
+use ringmq_remoting::Connection;
 use ringmq_storage::shard::Shard;
 use ringmq_storage::signal::Signal;
 use ringmq_storage::store::StoreMeta;
 use ringmq_storage::CommitLogOffset;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
 pub struct BrokerCore {
     pub config: BrokerConfig,
     pub meta: StoreMeta,
-    /// Indexed by shard id.
-    pub shards: Vec<Rc<Shard>>,
+    pub mesh: Rc<Mesh>,
+    /// Indexed by shard id; `None` where another core owns the shard.
+    shards: Vec<Option<Rc<Shard>>>,
+    /// On the control core the table that counts; elsewhere a copy the control core keeps
+    /// current (see [`crate::hops`]).
     pub topics: RefCell<TopicTable>,
+    /// group -> topic -> subscription, copied from the control core's client registry: a pull
+    /// without its own subscription filters by the group's.
+    pub subscriptions: RefCell<HashMap<String, HashMap<String, SubscriptionData>>>,
+    /// Committed offsets of this core's queues.
     pub offsets: RefCell<ConsumerOffsets>,
-    pub clients: RefCell<ClientRegistry>,
-    pub locks: RefCell<QueueLocks>,
-    /// How far each delay level has delivered.
+    /// How far each delay level delivered on this core has got.
     pub delay_offsets: RefCell<DelayOffsets>,
+    /// Only on the control core.
+    pub control: Option<Control>,
+    /// This core's client connections, by id, so other cores can write to them.
+    connections: RefCell<HashMap<u64, Weak<Connection>>>,
     /// Set once shutdown begins: background tasks stop starting new work.
-    closing: std::cell::Cell<bool>,
+    closing: Cell<bool>,
+    /// Notified when shutdown begins, and when this core has finished.
+    pub stopping: Signal,
+    stopped: Cell<bool>,
     /// Held pulls wait here for a message to arrive in their queue.
     arrivals: RefCell<HashMap<(String, i32), Rc<Signal>>>,
+}
+
+/// State that is not per queue, owned by the control core.
+pub struct Control {
+    pub clients: RefCell<ClientRegistry>,
+    pub locks: RefCell<QueueLocks>,
     /// Wakes the registration task when topics change.
     pub topics_changed: Signal,
+    /// Start-up: how many other cores reported their shards open, and the first failure.
+    pub opened: RefCell<(usize, Option<String>)>,
+    pub opened_changed: Signal,
+}
+
+impl Control {
+    pub fn new() -> Self {
+        Self {
+            clients: RefCell::new(ClientRegistry::default()),
+            locks: RefCell::new(QueueLocks::default()),
+            topics_changed: Signal::default(),
+            opened: RefCell::new((0, None)),
+            opened_changed: Signal::default(),
+        }
+    }
+}
+
+impl Default for Control {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl BrokerCore {
     pub fn new(
         config: BrokerConfig,
         meta: StoreMeta,
-        shards: Vec<Rc<Shard>>,
+        mesh: Rc<Mesh>,
+        shards: Vec<Option<Rc<Shard>>>,
         topics: TopicTable,
         offsets: ConsumerOffsets,
         delay_offsets: DelayOffsets,
     ) -> Self {
+        let control = (mesh.id() == CONTROL_CORE).then(Control::new);
         Self {
             config,
             meta,
+            mesh,
             shards,
             topics: RefCell::new(topics),
+            subscriptions: RefCell::new(HashMap::new()),
             offsets: RefCell::new(offsets),
-            clients: RefCell::new(ClientRegistry::default()),
-            locks: RefCell::new(QueueLocks::default()),
             delay_offsets: RefCell::new(delay_offsets),
-            closing: std::cell::Cell::new(false),
+            control,
+            connections: RefCell::new(HashMap::new()),
+            closing: Cell::new(false),
+            stopping: Signal::default(),
+            stopped: Cell::new(false),
             arrivals: RefCell::new(HashMap::new()),
-            topics_changed: Signal::default(),
         }
     }
 
-    /// The shard that owns (topic, queue).
-    pub fn shard_for(&self, topic: &str, queue_id: i32) -> &Rc<Shard> {
-        &self.shards[self.meta.shard_of(topic, queue_id) as usize]
+    pub fn id(&self) -> CoreId {
+        self.mesh.id()
     }
 
-    /// Changes the topic table. The registration task wakes and re-registers if the change made
-    /// a new data version (its wait checks the version, so an update that changed nothing costs
-    /// a wake-up, not a registration).
-    pub fn update_topics<R>(&self, change: impl FnOnce(&mut TopicTable) -> R) -> R {
-        let result = change(&mut self.topics.borrow_mut());
-        self.topics_changed.notify();
-        result
+    /// The control state, or a refusal if a control request was routed elsewhere (a bug, never
+    /// a client's mistake; it must not panic either).
+    pub fn control(&self) -> Result<&Control, Refusal> {
+        self.control.as_ref().ok_or_else(|| {
+            Refusal::new(
+                ResponseCode::SYSTEM_ERROR,
+                format!("internal: control request reached core {}", self.id()),
+            )
+        })
+    }
+
+    /// The core that owns (topic, queue).
+    pub fn owner_of_queue(&self, topic: &str, queue_id: i32) -> CoreId {
+        self.meta.shard_of(topic, queue_id) as usize % self.mesh.cores()
+    }
+
+    /// The core that owns the shard a commit-log offset points into.
+    pub fn owner_of_offset(&self, offset: CommitLogOffset) -> CoreId {
+        offset.shard() as usize % self.mesh.cores()
+    }
+
+    /// The shard of (topic, queue) if this core owns it.
+    pub fn local_shard(&self, topic: &str, queue_id: i32) -> Option<&Rc<Shard>> {
+        self.shards
+            .get(self.meta.shard_of(topic, queue_id) as usize)?
+            .as_ref()
+    }
+
+    /// Like [`local_shard`](Self::local_shard), for handlers that run where the queue lives: a
+    /// miss means a routing bug, answered as an internal error.
+    pub fn shard_for(&self, topic: &str, queue_id: i32) -> Result<&Rc<Shard>, Refusal> {
+        self.local_shard(topic, queue_id).ok_or_else(|| {
+            Refusal::new(
+                ResponseCode::SYSTEM_ERROR,
+                format!(
+                    "internal: queue {topic}:{queue_id} is not on core {}",
+                    self.id()
+                ),
+            )
+        })
+    }
+
+    /// The shards this core owns.
+    pub fn owned_shards(&self) -> impl Iterator<Item = &Rc<Shard>> {
+        self.shards.iter().flatten()
+    }
+
+    /// The shard owning a commit-log offset, if it is on this core.
+    pub fn local_shard_of_offset(&self, offset: CommitLogOffset) -> Option<&Rc<Shard>> {
+        self.shards.get(offset.shard() as usize)?.as_ref()
     }
 
     pub fn is_closing(&self) -> bool {
@@ -82,13 +177,37 @@ impl BrokerCore {
 
     pub fn begin_closing(&self) {
         self.closing.set(true);
+        self.stopping.notify();
     }
 
-    /// The whole stored record at a commit-log offset (an offset message id), if one starts
-    /// there. Offsets come from clients: anything else is `None`, never a panic.
-    pub async fn record_at(&self, offset: CommitLogOffset) -> Option<bytes::Bytes> {
-        let shard = self.shards.get(offset.shard() as usize)?;
-        shard.commit_log().record_at(offset).await.ok()
+    /// Marks this core finished: its executor may end.
+    pub fn mark_stopped(&self) {
+        self.closing.set(true);
+        self.stopped.set(true);
+        self.stopping.notify();
+    }
+
+    pub async fn wait_closing(&self) {
+        self.stopping.wait_until(|| self.closing.get()).await;
+    }
+
+    pub async fn wait_stopped(&self) {
+        self.stopping.wait_until(|| self.stopped.get()).await;
+    }
+
+    pub fn connection_opened(&self, conn: &Rc<Connection>) {
+        self.connections
+            .borrow_mut()
+            .insert(conn.id(), Rc::downgrade(conn));
+    }
+
+    pub fn connection_closed(&self, id: u64) {
+        self.connections.borrow_mut().remove(&id);
+    }
+
+    /// One of this core's connections, if still open.
+    pub fn connection(&self, id: u64) -> Option<Rc<Connection>> {
+        self.connections.borrow().get(&id)?.upgrade()
     }
 
     /// Wakes pulls held on (topic, queue).
@@ -107,7 +226,7 @@ impl BrokerCore {
             .or_default()
             .clone();
         let remaining = deadline.saturating_duration_since(Instant::now());
-        let woken = std::cell::Cell::new(false);
+        let woken = Cell::new(false);
         let notified = async {
             // The first poll registers; the next wake-up (or the timeout) ends the wait.
             signal

@@ -4,14 +4,31 @@
 //! ([`topics`], Java's `TopicConfigManager` and `topics.json`), the committed consumer offsets
 //! ([`offsets`], `consumerOffset.json`), connected clients and queue locks ([`clients`],
 //! [`locks`]), delayed delivery ([`schedule`], `delayOffset.json`), and one handler per request
-//! family ([`handlers`]). Everything runs on one executor for now ([`core`]); the store is already
-//! sharded so that the move to one executor per core changes who owns a shard, not its data.
+//! family ([`handlers`]).
+//!
+//! One glommio executor runs on each core ([`server`]), each with its own listener on the same
+//! port (SO_REUSEPORT). Who owns what:
+//!
+//! | state | owner |
+//! |---|---|
+//! | a shard's commit log, consume queues, index | core `shard % cores` |
+//! | a queue's committed offsets and held pulls | the core of the queue's shard |
+//! | a delay level's progress and delivery task | the core of its `SCHEDULE_TOPIC_XXXX` queue |
+//! | a client connection | the core that accepted it |
+//! | topic table (written, registered), client registry, queue locks | the control core, 0 |
+//! | copies of the topic table and of groups' subscriptions | every core, kept by core 0 |
+//!
+//! [`service`] runs each request on the core that owns what it touches; [`hops`] is everything
+//! cores ask of each other, over the channels of [`mesh`]. No state is shared between cores and
+//! nothing on the data path takes a lock.
 
 pub mod clients;
 pub mod config;
 pub mod core;
 pub mod handlers;
+pub mod hops;
 pub mod locks;
+pub mod mesh;
 pub mod offsets;
 pub mod registration;
 pub mod schedule;

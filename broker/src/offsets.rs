@@ -138,6 +138,47 @@ impl ConsumerOffsets {
         }
     }
 
+    /// The offsets of the queues `keep` accepts, as a table of its own that is never written
+    /// (a core's part; the control core writes the whole).
+    pub fn owned_part(&self, keep: impl Fn(&str, i32) -> bool) -> Self {
+        let mut table = BTreeMap::new();
+        for (k, queues) in &self.table {
+            let Some((topic, _)) = split_key(k) else {
+                continue;
+            };
+            let kept: QueueOffsets = queues
+                .iter()
+                .filter(|(q, _)| keep(topic, **q))
+                .map(|(q, o)| (*q, *o))
+                .collect();
+            if !kept.is_empty() {
+                table.insert(k.clone(), kept);
+            }
+        }
+        Self {
+            path: None,
+            table,
+            dirty: false,
+        }
+    }
+
+    /// The whole table (`topic@group` -> queue -> offset).
+    pub fn table(&self) -> &BTreeMap<String, BTreeMap<i32, i64>> {
+        &self.table
+    }
+
+    /// Takes in a core's part; marks the table dirty if anything differs.
+    pub fn absorb(&mut self, part: BTreeMap<String, BTreeMap<i32, i64>>) {
+        for (k, queues) in part {
+            let mine = self.table.entry(k).or_default();
+            for (q, o) in queues {
+                if mine.insert(q, o) != Some(o) {
+                    self.dirty = true;
+                }
+            }
+        }
+    }
+
     /// Whether commits have happened since the last successful [`persist`](Self::persist).
     pub fn is_dirty(&self) -> bool {
         self.dirty

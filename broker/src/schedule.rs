@@ -14,6 +14,7 @@
 //! messages again: at least once, as in Java.
 
 use crate::core::BrokerCore;
+use crate::hops::HopError;
 use crate::topics::{load_json, write_atomically, PersistError, SCHEDULE_TOPIC};
 use ringmq_protocol::json::{self, JsonStyle};
 use ringmq_protocol::message::properties::{self, Properties};
@@ -148,6 +149,33 @@ impl DelayOffsets {
         })
     }
 
+    /// The levels `keep` accepts, as a table of its own that is never written (a core's part).
+    pub fn owned_part(&self, keep: impl Fn(i32) -> bool) -> Self {
+        Self {
+            path: None,
+            table: self
+                .table
+                .iter()
+                .filter(|(l, _)| keep(**l))
+                .map(|(l, o)| (*l, *o))
+                .collect(),
+            dirty: false,
+        }
+    }
+
+    pub fn table(&self) -> &BTreeMap<i32, i64> {
+        &self.table
+    }
+
+    /// Takes in a core's part; marks the table dirty if anything differs.
+    pub fn absorb(&mut self, part: BTreeMap<i32, i64>) {
+        for (l, o) in part {
+            if self.table.insert(l, o) != Some(o) {
+                self.dirty = true;
+            }
+        }
+    }
+
     pub fn get(&self, level: i32) -> QueueOffset {
         QueueOffset(self.table.get(&level).copied().unwrap_or(0))
     }
@@ -198,10 +226,17 @@ pub fn stored_again(
     }
 }
 
-/// Starts one delivery task per delay level on this executor.
+/// Whether this core delivers `level`: it owns the level's schedule queue.
+pub fn delivers_here(core: &BrokerCore, level: i32) -> bool {
+    core.owner_of_queue(SCHEDULE_TOPIC, level - 1) == core.id()
+}
+
+/// Starts one delivery task for each delay level whose schedule queue this core owns.
 pub fn start(core: &std::rc::Rc<BrokerCore>) {
     for level in 1..=core.config.message_delay_level.max_level() {
-        glommio::spawn_local(deliver_level(std::rc::Rc::downgrade(core), level)).detach();
+        if delivers_here(core, level) {
+            glommio::spawn_local(deliver_level(std::rc::Rc::downgrade(core), level)).detach();
+        }
     }
 }
 
@@ -215,7 +250,13 @@ async fn deliver_level(core: Weak<BrokerCore>, level: i32) {
     loop {
         let Some(c) = core.upgrade() else { return };
         let next = c.delay_offsets.borrow().get(level);
-        let shard = c.shard_for(SCHEDULE_TOPIC, queue).clone();
+        let Some(shard) = c.local_shard(SCHEDULE_TOPIC, queue).cloned() else {
+            log::error!(
+                "delay level {level}: its schedule queue is not on core {}",
+                c.id()
+            );
+            return;
+        };
         let read = shard.read(SCHEDULE_TOPIC, queue, next, 1, usize::MAX, |_| true);
         let wait = match read {
             Err(e) => {
@@ -291,19 +332,15 @@ async fn deliver_if_due(
     };
     props.remove(properties::DELAY_TIME_LEVEL);
     let reconsume_times = msg.reconsume_times;
-    let put = core
-        .shard_for(&topic, queue_id)
-        .put(stored_again(msg, &topic, queue_id, &props, reconsume_times))
-        .await;
-    match put {
+    let again = stored_again(msg, &topic, queue_id, &props, reconsume_times);
+    match core.store(vec![again], None).await {
         Ok(_) => {
-            core.message_arrived(&topic, queue_id);
             core.delay_offsets
                 .borrow_mut()
                 .set(level, QueueOffset(offset.0 + 1));
             None
         }
-        Err(StorageError::Closed) => Some(RETRY_WAIT),
+        Err(HopError::Storage(StorageError::Closed)) => Some(RETRY_WAIT),
         Err(e) => {
             log::error!("delay level {level}: cannot deliver message {offset} to {topic}: {e}");
             Some(RETRY_WAIT)

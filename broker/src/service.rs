@@ -1,9 +1,20 @@
-//! The broker as a remoting [`Service`]: each request code to its handler family.
+//! The broker as a remoting [`Service`]: which core serves a request, and which handler.
+//!
+//! A request runs on the core that owns what it touches, so its handler finds that state local:
+//! sends, pulls and offset requests on the core of their (topic, queue); VIEW_MESSAGE_BY_ID and
+//! CONSUMER_SEND_MSG_BACK on the core of their commit-log offset; client membership, locks and
+//! topic administration on the control core. Everything else runs where it arrived and asks
+//! other cores for what it needs ([`crate::hops`]). A request that arrived elsewhere crosses once
+//! each way: the request to its core, the response back to the connection's core.
 
+use crate::clients::ClientAddr;
 use crate::core::BrokerCore;
 use crate::handlers::{admin, client, lookup, offsets, pull, send, send_back, Refusal};
+use crate::hops::{Answer, Ask};
+use crate::mesh::{CoreId, CONTROL_CORE};
 use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use ringmq_remoting::{Connection, Service};
+use ringmq_storage::CommitLogOffset;
 use std::rc::Rc;
 
 pub struct BrokerService {
@@ -13,54 +24,138 @@ pub struct BrokerService {
 impl Service for BrokerService {
     async fn handle(&self, conn: &Rc<Connection>, req: RemotingCommand) -> Option<RemotingCommand> {
         let core = &self.core;
-        let handled = match req.request_code() {
-            RequestCode::SEND_MESSAGE
-            | RequestCode::SEND_MESSAGE_V2
-            | RequestCode::SEND_BATCH_MESSAGE => send::handle(core, conn, &req).await,
-            RequestCode::CONSUMER_SEND_MSG_BACK => send_back::handle(core, &req).await,
-            RequestCode::PULL_MESSAGE => pull::handle(core, &req).await,
-            RequestCode::QUERY_CONSUMER_OFFSET
-            | RequestCode::UPDATE_CONSUMER_OFFSET
-            | RequestCode::GET_MAX_OFFSET
-            | RequestCode::GET_MIN_OFFSET
-            | RequestCode::GET_EARLIEST_MSG_STORETIME
-            | RequestCode::SEARCH_OFFSET_BY_TIMESTAMP => offsets::handle(core, &req).await,
-            RequestCode::HEART_BEAT
-            | RequestCode::UNREGISTER_CLIENT
-            | RequestCode::GET_CONSUMER_LIST_BY_GROUP
-            | RequestCode::LOCK_BATCH_MQ
-            | RequestCode::UNLOCK_BATCH_MQ => client::handle(core, conn, &req).await,
-            RequestCode::UPDATE_AND_CREATE_TOPIC
-            | RequestCode::GET_ALL_TOPIC_CONFIG
-            | RequestCode::DELETE_TOPIC_IN_BROKER
-            | RequestCode::GET_BROKER_CONFIG
-            | RequestCode::GET_TOPIC_STATS_INFO
-            | RequestCode::GET_CONSUME_STATS => admin::handle(core, &req).await,
-            RequestCode::VIEW_MESSAGE_BY_ID | RequestCode::QUERY_MESSAGE => {
-                lookup::handle(core, &req).await
-            }
-            other => Err(Refusal::new(
-                ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
-                // Java's wording, leading space included.
-                format!(" request type {} not supported", other.0),
-            )),
+        let client = ClientAddr {
+            core: core.id(),
+            connection: conn.id(),
+            peer: conn.peer(),
         };
-        Some(handled.unwrap_or_else(|refusal| {
-            log::debug!(
-                "{} from {}: {} {}",
-                req.request_code(),
-                conn.peer(),
-                refusal.code,
-                refusal.remark
-            );
-            refusal.into_response(&req)
-        }))
+        let owner = route(core, &req);
+        if owner == core.id() {
+            return handle_here(core, client, req).await;
+        }
+        // Enough of the request to answer it if its core cannot.
+        let stub = RemotingCommand::request(req.request_code(), req.opaque)
+            .with_serialize_type(req.serialize_type);
+        match core
+            .mesh
+            .ask(
+                owner,
+                Ask::Request {
+                    request: req,
+                    client,
+                },
+            )
+            .await
+        {
+            Ok(Answer::Response(response)) => response,
+            Ok(_) => {
+                Some(Refusal::from(crate::mesh::MeshError::WrongAnswer(owner)).into_response(&stub))
+            }
+            Err(e) => Some(Refusal::from(e).into_response(&stub)),
+        }
+    }
+
+    fn connection_opened(&self, conn: &Rc<Connection>) {
+        self.core.connection_opened(conn);
     }
 
     fn connection_closed(&self, conn: &Rc<Connection>) {
-        let changed = self.core.clients.borrow_mut().connection_closed(conn.id());
-        for group in changed {
-            client::notify_group_changed(&self.core, &group);
-        }
+        self.core.connection_closed(conn.id());
+        let addr = ClientAddr {
+            core: self.core.id(),
+            connection: conn.id(),
+            peer: conn.peer(),
+        };
+        let core = self.core.clone();
+        glommio::spawn_local(async move { core.client_gone(addr).await }).detach();
     }
+}
+
+/// The core that should serve `req`.
+fn route(core: &BrokerCore, req: &RemotingCommand) -> CoreId {
+    if core.mesh.cores() == 1 {
+        return core.id();
+    }
+    let fields = req.fields();
+    let queue = |topic: &str, queue_id: &str| {
+        let topic = fields.get(topic)?;
+        let queue_id: i32 = fields.get(queue_id)?.parse().ok()?;
+        // A send to queue -1 picks its queue here.
+        (queue_id >= 0).then(|| core.owner_of_queue(topic, queue_id))
+    };
+    let owner = match req.request_code() {
+        RequestCode::SEND_MESSAGE => queue("topic", "queueId"),
+        RequestCode::SEND_MESSAGE_V2 | RequestCode::SEND_BATCH_MESSAGE => queue("b", "e"),
+        RequestCode::PULL_MESSAGE
+        | RequestCode::QUERY_CONSUMER_OFFSET
+        | RequestCode::UPDATE_CONSUMER_OFFSET
+        | RequestCode::GET_MAX_OFFSET
+        | RequestCode::GET_MIN_OFFSET
+        | RequestCode::GET_EARLIEST_MSG_STORETIME
+        | RequestCode::SEARCH_OFFSET_BY_TIMESTAMP => queue("topic", "queueId"),
+        RequestCode::VIEW_MESSAGE_BY_ID | RequestCode::CONSUMER_SEND_MSG_BACK => fields
+            .get("offset")
+            .and_then(|o| o.parse().ok())
+            .map(|o| core.owner_of_offset(CommitLogOffset(o))),
+        RequestCode::HEART_BEAT
+        | RequestCode::UNREGISTER_CLIENT
+        | RequestCode::GET_CONSUMER_LIST_BY_GROUP
+        | RequestCode::LOCK_BATCH_MQ
+        | RequestCode::UNLOCK_BATCH_MQ
+        | RequestCode::UPDATE_AND_CREATE_TOPIC
+        | RequestCode::GET_ALL_TOPIC_CONFIG
+        | RequestCode::DELETE_TOPIC_IN_BROKER => Some(CONTROL_CORE),
+        _ => None,
+    };
+    owner.unwrap_or(core.id())
+}
+
+/// Serves `req` on this core: each request code to its handler family.
+pub async fn handle_here(
+    core: &BrokerCore,
+    client: ClientAddr,
+    req: RemotingCommand,
+) -> Option<RemotingCommand> {
+    let handled = match req.request_code() {
+        RequestCode::SEND_MESSAGE
+        | RequestCode::SEND_MESSAGE_V2
+        | RequestCode::SEND_BATCH_MESSAGE => send::handle(core, client, &req).await,
+        RequestCode::CONSUMER_SEND_MSG_BACK => send_back::handle(core, &req).await,
+        RequestCode::PULL_MESSAGE => pull::handle(core, &req).await,
+        RequestCode::QUERY_CONSUMER_OFFSET
+        | RequestCode::UPDATE_CONSUMER_OFFSET
+        | RequestCode::GET_MAX_OFFSET
+        | RequestCode::GET_MIN_OFFSET
+        | RequestCode::GET_EARLIEST_MSG_STORETIME
+        | RequestCode::SEARCH_OFFSET_BY_TIMESTAMP => offsets::handle(core, &req).await,
+        RequestCode::HEART_BEAT
+        | RequestCode::UNREGISTER_CLIENT
+        | RequestCode::GET_CONSUMER_LIST_BY_GROUP
+        | RequestCode::LOCK_BATCH_MQ
+        | RequestCode::UNLOCK_BATCH_MQ => client::handle(core, client, &req).await,
+        RequestCode::UPDATE_AND_CREATE_TOPIC
+        | RequestCode::GET_ALL_TOPIC_CONFIG
+        | RequestCode::DELETE_TOPIC_IN_BROKER
+        | RequestCode::GET_BROKER_CONFIG
+        | RequestCode::GET_TOPIC_STATS_INFO
+        | RequestCode::GET_CONSUME_STATS => admin::handle(core, &req).await,
+        RequestCode::VIEW_MESSAGE_BY_ID | RequestCode::QUERY_MESSAGE => {
+            lookup::handle(core, &req).await
+        }
+        other => Err(Refusal::new(
+            ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+            // Java's wording, leading space included.
+            format!(" request type {} not supported", other.0),
+        )),
+    };
+    Some(handled.unwrap_or_else(|refusal| {
+        log::debug!(
+            "{} from {}: {} {}",
+            req.request_code(),
+            client.peer,
+            refusal.code,
+            refusal.remark
+        );
+        refusal.into_response(&req)
+    }))
 }

@@ -190,6 +190,15 @@ pub struct TopicTable {
     own_system_topics: BTreeSet<String>,
     /// A change not yet on disk (its write failed).
     dirty: bool,
+    /// Topics changed since the last [`take_changes`](Self::take_changes).
+    changes: Vec<String>,
+}
+
+/// One change to the topic table, as the control core hands it to the other cores' copies.
+#[derive(Debug, Clone)]
+pub enum TopicChange {
+    Upsert(TopicConfig),
+    Delete(String),
 }
 
 impl TopicTable {
@@ -205,6 +214,7 @@ impl TopicTable {
             auto_create_topic_enable: config.auto_create_topic_enable,
             own_system_topics: BTreeSet::new(),
             dirty: false,
+            changes: Vec::new(),
         };
         table.add_system_topics(config);
         table
@@ -321,15 +331,16 @@ impl TopicTable {
         config: TopicConfig,
     ) -> Result<Option<TopicConfig>, TopicError> {
         validate_topic(&config.topic_name)?;
-        let old = self.table.insert(config.topic_name.clone(), config);
-        self.changed();
+        let name = config.topic_name.clone();
+        let old = self.table.insert(name.clone(), config);
+        self.changed(name);
         Ok(old)
     }
 
     /// Removes a topic; an absent topic changes nothing (no version bump).
     pub fn delete(&mut self, topic: &str) -> Option<TopicConfig> {
         let old = self.table.remove(topic)?;
-        self.changed();
+        self.changed(topic.to_owned());
         Some(old)
     }
 
@@ -374,7 +385,7 @@ impl TopicTable {
         };
         log::info!("topic {topic} created from default topic {default_topic}: {config:?}");
         self.table.insert(topic.to_owned(), config.clone());
-        self.changed();
+        self.changed(topic.to_owned());
         Ok(Ensured::Created(config))
     }
 
@@ -395,7 +406,7 @@ impl TopicTable {
         };
         log::info!("topic {topic} created: {config:?}");
         self.table.insert(topic.to_owned(), config.clone());
-        self.changed();
+        self.changed(topic.to_owned());
         Ensured::Created(config)
     }
 
@@ -419,6 +430,41 @@ impl TopicTable {
     /// `%DLQ%<group>`: one queue, readable and writable (Java's `DLQ_NUMS_PER_GROUP`).
     pub fn create_dlq_topic(&mut self, group: &str) -> Ensured {
         self.create_if_absent(&dlq_topic(group), 1, PERM_READ | PERM_WRITE, 0)
+    }
+
+    /// What changed since the last call, each topic once, as its copies must apply it.
+    pub fn take_changes(&mut self) -> Vec<TopicChange> {
+        let mut names = std::mem::take(&mut self.changes);
+        names.sort();
+        names.dedup();
+        names
+            .into_iter()
+            .map(|name| match self.table.get(&name) {
+                Some(config) => TopicChange::Upsert(config.clone()),
+                None => TopicChange::Delete(name),
+            })
+            .collect()
+    }
+
+    /// Every topic, as changes that turn a fresh copy into this table.
+    pub fn snapshot(&self) -> Vec<TopicChange> {
+        self.table
+            .values()
+            .map(|c| TopicChange::Upsert(c.clone()))
+            .collect()
+    }
+
+    /// Applies a change made on the control core to this copy. A copy has no file and no
+    /// version of its own: the control core's table is the one registered and written.
+    pub fn apply(&mut self, change: TopicChange) {
+        match change {
+            TopicChange::Upsert(config) => {
+                self.table.insert(config.topic_name.clone(), config);
+            }
+            TopicChange::Delete(name) => {
+                self.table.remove(&name);
+            }
+        }
     }
 
     /// The table with its version: the REGISTER_BROKER and GET_ALL_TOPIC_CONFIG body.
@@ -448,7 +494,10 @@ impl TopicTable {
 
     /// Java's `nextVersion` and `persist` after every change. A failed write is logged and left
     /// for the next [`persist`](Self::persist): the change stands in memory, as in Java.
-    fn changed(&mut self) {
+    /// Every change goes through here: a new data version, the file rewritten, and the topic
+    /// noted for [`take_changes`](Self::take_changes).
+    fn changed(&mut self, topic: String) {
+        self.changes.push(topic);
         self.data_version = DataVersion {
             timestamp: now_millis(),
             counter: self.data_version.counter + 1,

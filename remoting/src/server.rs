@@ -24,6 +24,9 @@ pub trait Service: 'static {
         request: RemotingCommand,
     ) -> impl Future<Output = Option<RemotingCommand>>;
 
+    /// Called once for each accepted connection, before its first request.
+    fn connection_opened(&self, _conn: &Rc<Connection>) {}
+
     /// Called once when a connection is gone (peer closed, error, or [`Connection::close`]).
     fn connection_closed(&self, _conn: &Rc<Connection>) {}
 }
@@ -70,6 +73,7 @@ pub async fn serve<S: Service>(listener: TcpListener, service: Rc<S>, options: S
         let conn = Rc::new(Connection::new(next_id.get(), peer));
         next_id.set(next_id.get() + 1);
         log::debug!("connection {} from {peer}", conn.id());
+        service.connection_opened(&conn);
         glommio::spawn_local(drive(stream, conn, service.clone(), options.clone())).detach();
     }
 }

@@ -2,7 +2,9 @@
 //! locks of orderly consumers: LOCK_BATCH_MQ, UNLOCK_BATCH_MQ.
 
 use super::{ok, Handled, Refusal};
+use crate::clients::ClientAddr;
 use crate::core::BrokerCore;
+use crate::hops::TopicWanted;
 use crate::topics::retry_topic;
 use ringmq_protocol::body::{
     ConsumerIdList, HeartbeatData, LockBatchRequestBody, LockBatchResponseBody,
@@ -10,19 +12,18 @@ use ringmq_protocol::body::{
 use ringmq_protocol::header::client::*;
 use ringmq_protocol::json::{self, JsonStyle};
 use ringmq_protocol::{ProtocolError, RemotingCommand, RequestCode, ResponseCode};
-use ringmq_remoting::Connection;
-use std::rc::Rc;
 use std::time::Instant;
 
-pub async fn handle(core: &BrokerCore, conn: &Rc<Connection>, req: &RemotingCommand) -> Handled {
+pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand) -> Handled {
+    let control = core.control()?;
     match req.request_code() {
         RequestCode::HEART_BEAT => {
             let hb: HeartbeatData = json::from_slice(&req.body).map_err(ProtocolError::Body)?;
             let now = Instant::now();
             for p in &hb.producer_data_set {
-                core.clients.borrow_mut().producer_heartbeat(
+                control.clients.borrow_mut().producer_heartbeat(
                     &hb.client_id,
-                    conn,
+                    client,
                     &p.group_name,
                     now,
                 );
@@ -36,14 +37,22 @@ pub async fn handle(core: &BrokerCore, conn: &Rc<Connection>, req: &RemotingComm
                     .get(&retry_topic(&c.group_name))
                     .is_some();
                 if c.message_model != "BROADCASTING" && !has_retry_topic {
-                    core.update_topics(|t| t.create_retry_topic(&c.group_name, 1, 0));
+                    core.ensure_topic(TopicWanted::Retry {
+                        group: c.group_name.clone(),
+                        queue_nums: 1,
+                    })
+                    .await?;
                 }
-                let joined =
-                    core.clients
+                let outcome =
+                    control
+                        .clients
                         .borrow_mut()
-                        .consumer_heartbeat(&hb.client_id, conn, c, now);
-                if joined {
-                    notify_group_changed(core, &c.group_name);
+                        .consumer_heartbeat(&hb.client_id, client, c, now);
+                if outcome.subscriptions_changed {
+                    core.publish_subscriptions(&c.group_name).await;
+                }
+                if outcome.joined {
+                    notify_group_changed(core, &c.group_name).await;
                 }
             }
             Ok(ok(req))
@@ -51,24 +60,25 @@ pub async fn handle(core: &BrokerCore, conn: &Rc<Connection>, req: &RemotingComm
         RequestCode::UNREGISTER_CLIENT => {
             let h: UnregisterClientRequestHeader = req.header()?;
             if let Some(group) = &h.producer_group {
-                core.clients
+                control
+                    .clients
                     .borrow_mut()
                     .unregister_producer(group, &h.client_id);
             }
             if let Some(group) = &h.consumer_group {
-                if core
+                let left = control
                     .clients
                     .borrow_mut()
-                    .unregister_consumer(group, &h.client_id)
-                {
-                    notify_group_changed(core, group);
+                    .unregister_consumer(group, &h.client_id);
+                if left {
+                    notify_group_changed(core, group).await;
                 }
             }
             Ok(ok(req).with_header(&UnregisterClientResponseHeader {}))
         }
         RequestCode::GET_CONSUMER_LIST_BY_GROUP => {
             let h: GetConsumerListByGroupRequestHeader = req.header()?;
-            let ids = core.clients.borrow().consumer_ids(&h.consumer_group);
+            let ids = control.clients.borrow().consumer_ids(&h.consumer_group);
             if ids.is_empty() {
                 return Err(Refusal::new(
                     ResponseCode::SYSTEM_ERROR,
@@ -88,7 +98,7 @@ pub async fn handle(core: &BrokerCore, conn: &Rc<Connection>, req: &RemotingComm
         RequestCode::LOCK_BATCH_MQ => {
             let body: LockBatchRequestBody =
                 json::from_slice(&req.body).map_err(ProtocolError::Body)?;
-            let locked = core.locks.borrow_mut().try_lock_batch(
+            let locked = control.locks.borrow_mut().try_lock_batch(
                 &body.consumer_group,
                 &body.mq_set,
                 &body.client_id,
@@ -105,7 +115,7 @@ pub async fn handle(core: &BrokerCore, conn: &Rc<Connection>, req: &RemotingComm
         RequestCode::UNLOCK_BATCH_MQ => {
             let body: LockBatchRequestBody =
                 json::from_slice(&req.body).map_err(ProtocolError::Body)?;
-            core.locks.borrow_mut().unlock_batch(
+            control.locks.borrow_mut().unlock_batch(
                 &body.consumer_group,
                 &body.mq_set,
                 &body.client_id,
@@ -119,16 +129,20 @@ pub async fn handle(core: &BrokerCore, conn: &Rc<Connection>, req: &RemotingComm
     }
 }
 
-/// Tells every member of `group` to rebalance (oneway, as Java does).
-pub fn notify_group_changed(core: &BrokerCore, group: &str) {
+/// Tells every member of `group` to rebalance (oneway, as Java does). Control core only.
+pub async fn notify_group_changed(core: &BrokerCore, group: &str) {
+    let Some(control) = &core.control else {
+        return;
+    };
     let header = NotifyConsumerIdsChangedRequestHeader {
         consumer_group: group.to_owned(),
         ..Default::default()
     };
-    for conn in core.clients.borrow().consumer_connections(group) {
-        conn.send(
-            &RemotingCommand::request_with(RequestCode::NOTIFY_CONSUMER_IDS_CHANGED, 0, &header)
-                .mark_oneway(),
-        );
+    let members = control.clients.borrow().consumer_addrs(group);
+    for addr in members {
+        let notice =
+            RemotingCommand::request_with(RequestCode::NOTIFY_CONSUMER_IDS_CHANGED, 0, &header)
+                .mark_oneway();
+        core.tell_client(addr, notice).await;
     }
 }

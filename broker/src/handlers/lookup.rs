@@ -3,6 +3,7 @@
 
 use super::{ok, Handled, Refusal};
 use crate::core::BrokerCore;
+use crate::hops::KeyQuery;
 use bytes::BytesMut;
 use ringmq_protocol::header::offset::{
     QueryMessageRequestHeader, QueryMessageResponseHeader, ViewMessageRequestHeader,
@@ -32,29 +33,20 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
             } else {
                 h.max_num.clamp(1, 64) as usize
             };
+            let found = core
+                .query(&KeyQuery {
+                    topic: h.topic.clone(),
+                    key: h.key.clone(),
+                    max,
+                    begin: h.begin_timestamp,
+                    end: h.end_timestamp,
+                })
+                .await?;
             let mut body = BytesMut::new();
-            let mut found = 0;
-            for shard in &core.shards {
-                for msg in shard
-                    .query_by_key(
-                        &h.topic,
-                        &h.key,
-                        max - found,
-                        h.begin_timestamp,
-                        h.end_timestamp,
-                    )
-                    .await?
-                {
-                    let mut out = BytesMut::new();
-                    msg.encode(&mut out)?;
-                    body.extend_from_slice(&out);
-                    found += 1;
-                }
-                if found >= max {
-                    break;
-                }
+            for msg in &found {
+                body.extend_from_slice(msg);
             }
-            if found == 0 {
+            if found.is_empty() {
                 return Err(Refusal::new(
                     ResponseCode::QUERY_NOT_FOUND,
                     "can not find message, maybe time range not correct",

@@ -22,7 +22,7 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
                 // A new group on a queue whose first message is still stored starts at 0 (Java
                 // answers the same while the queue's data is all there).
                 None if core
-                    .shard_for(&h.topic, h.queue_id)
+                    .shard_for(&h.topic, h.queue_id)?
                     .min_offset(&h.topic, h.queue_id)
                     .0
                     <= 0
@@ -49,7 +49,7 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
         RequestCode::GET_MAX_OFFSET => {
             let h: GetMaxOffsetRequestHeader = req.header()?;
             let offset = core
-                .shard_for(&h.topic, h.queue_id)
+                .shard_for(&h.topic, h.queue_id)?
                 .max_offset(&h.topic, h.queue_id)
                 .0;
             Ok(ok(req).with_header(&GetMaxOffsetResponseHeader { offset }))
@@ -57,14 +57,14 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
         RequestCode::GET_MIN_OFFSET => {
             let h: GetMinOffsetRequestHeader = req.header()?;
             let offset = core
-                .shard_for(&h.topic, h.queue_id)
+                .shard_for(&h.topic, h.queue_id)?
                 .min_offset(&h.topic, h.queue_id)
                 .0;
             Ok(ok(req).with_header(&GetMinOffsetResponseHeader { offset }))
         }
         RequestCode::GET_EARLIEST_MSG_STORETIME => {
             let h: GetEarliestMsgStoretimeRequestHeader = req.header()?;
-            let shard = core.shard_for(&h.topic, h.queue_id);
+            let shard = core.shard_for(&h.topic, h.queue_id)?;
             let min = shard.min_offset(&h.topic, h.queue_id);
             let timestamp = shard
                 .store_time_at(&h.topic, h.queue_id, min)
@@ -74,7 +74,7 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
         }
         RequestCode::SEARCH_OFFSET_BY_TIMESTAMP => {
             let h: SearchOffsetRequestHeader = req.header()?;
-            let shard = core.shard_for(&h.topic, h.queue_id);
+            let shard = core.shard_for(&h.topic, h.queue_id)?;
             let QueueOffset(offset) = shard
                 .search_offset_by_timestamp(&h.topic, h.queue_id, h.timestamp)
                 .await?;

@@ -64,7 +64,7 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
         Duration::ZERO
     };
     let deadline = Instant::now() + hold;
-    let shard = core.shard_for(&h.topic, h.queue_id).clone();
+    let shard = core.shard_for(&h.topic, h.queue_id)?.clone();
     loop {
         let matches = |code: i64| filter.as_ref().is_none_or(|codes| codes.contains(&code));
         let r = shard.read(
@@ -125,9 +125,10 @@ fn tag_filter(
         )
     } else {
         match core
-            .clients
+            .subscriptions
             .borrow()
-            .subscription(&h.consumer_group, &h.topic)
+            .get(&h.consumer_group)
+            .and_then(|g| g.get(&h.topic))
         {
             Some(s) => (s.sub_string.clone(), s.expression_type.clone()),
             None => return Ok(None),

@@ -1,9 +1,11 @@
 //! SEND_MESSAGE, SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE (Java's `SendMessageProcessor`).
 
 use super::{Handled, Refusal};
+use crate::clients::ClientAddr;
 use crate::core::BrokerCore;
+use crate::hops::TopicWanted;
 use crate::schedule;
-use crate::topics::{PERM_WRITE, RETRY_GROUP_TOPIC_PREFIX};
+use crate::topics::PERM_WRITE;
 use bytes::Bytes;
 use ringmq_protocol::body::TopicConfig;
 use ringmq_protocol::header::send::{
@@ -12,11 +14,10 @@ use ringmq_protocol::header::send::{
 use ringmq_protocol::message::properties::{self, Properties};
 use ringmq_protocol::message::{decode_batch, sys_flag, MessageId};
 use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
-use ringmq_remoting::Connection;
 use ringmq_storage::shard::MessageToStore;
-use std::rc::Rc;
+use std::net::SocketAddr;
 
-pub async fn handle(core: &BrokerCore, conn: &Rc<Connection>, req: &RemotingCommand) -> Handled {
+pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand) -> Handled {
     let h: SendMessageRequestHeader = match req.request_code() {
         RequestCode::SEND_MESSAGE_V2 | RequestCode::SEND_BATCH_MESSAGE => {
             req.header::<SendMessageRequestHeaderV2>()?.into()
@@ -24,14 +25,14 @@ pub async fn handle(core: &BrokerCore, conn: &Rc<Connection>, req: &RemotingComm
         _ => req.header()?,
     };
     super::broker_permits(core, PERM_WRITE, "sending")?;
-    let topic = topic_for_send(core, &h)?;
+    let topic = topic_for_send(core, &h).await?;
     if sys_flag::transaction_type(h.sys_flag) == sys_flag::TRANSACTION_PREPARED_TYPE {
         return Err(Refusal::new(
             ResponseCode::NO_PERMISSION,
             "transactional messages are not supported by this broker yet",
         ));
     }
-    let queue_id = queue_for_send(&topic, h.queue_id, conn)?;
+    let queue_id = queue_for_send(&topic, h.queue_id, client.peer)?;
     let mut props = Properties::parse(h.properties.as_deref().unwrap_or(""));
     let delay_level = schedule::requested_level(&props)
         .map_err(|why| Refusal::new(ResponseCode::MESSAGE_ILLEGAL, why))?;
@@ -83,39 +84,36 @@ pub async fn handle(core: &BrokerCore, conn: &Rc<Connection>, req: &RemotingComm
             ),
         ));
     }
-    let born_host = conn.peer();
-    let shard = core.shard_for(&store_topic, store_queue).clone();
-    let mut msg_ids = Vec::with_capacity(items.len());
-    let mut first = None;
-    for (body, props_text, flag) in items {
-        let put = shard
-            .put_within(
-                MessageToStore {
-                    topic: store_topic.clone(),
-                    queue_id: store_queue,
-                    body,
-                    properties: props_text,
-                    flag,
-                    sys_flag: h.sys_flag & !sys_flag::MULTI_TAGS,
-                    born_timestamp: h.born_timestamp,
-                    born_host,
-                    reconsume_times: h.reconsume_times.unwrap_or(0),
-                    prepared_transaction_offset: 0,
-                },
-                Some(core.config.wait_time_mills_in_send_queue),
-            )
-            .await?;
-        msg_ids.push(
+    let messages = items
+        .into_iter()
+        .map(|(body, properties, flag)| MessageToStore {
+            topic: store_topic.clone(),
+            queue_id: store_queue,
+            body,
+            properties,
+            flag,
+            sys_flag: h.sys_flag & !sys_flag::MULTI_TAGS,
+            born_timestamp: h.born_timestamp,
+            born_host: client.peer,
+            reconsume_times: h.reconsume_times.unwrap_or(0),
+            prepared_transaction_offset: 0,
+        })
+        .collect();
+    let stored = core
+        .store(messages, Some(core.config.wait_time_mills_in_send_queue))
+        .await?;
+    let msg_ids: Vec<String> = stored
+        .iter()
+        .map(|put| {
             MessageId {
                 store_host: core.config.store_host(),
                 commit_log_offset: put.offset.0,
             }
-            .to_string(),
-        );
-        first.get_or_insert(put);
-    }
-    core.message_arrived(&store_topic, store_queue);
-    let first = first
+            .to_string()
+        })
+        .collect();
+    let first = stored
+        .first()
         .ok_or_else(|| Refusal::new(ResponseCode::MESSAGE_ILLEGAL, "the batch holds no message"))?;
     let header = SendMessageResponseHeader {
         msg_id: msg_ids.join(","),
@@ -130,25 +128,25 @@ pub async fn handle(core: &BrokerCore, conn: &Rc<Connection>, req: &RemotingComm
 
 /// The topic's config, auto-creating it the way the Java producer expects (from the default
 /// topic TBW102, or a consumer group's retry topic).
-fn topic_for_send(core: &BrokerCore, h: &SendMessageRequestHeader) -> Result<TopicConfig, Refusal> {
+async fn topic_for_send(
+    core: &BrokerCore,
+    h: &SendMessageRequestHeader,
+) -> Result<TopicConfig, Refusal> {
     crate::topics::validate_send_topic(&h.topic)
         .map_err(|e| Refusal::new(e.response_code(), e.to_string()))?;
-    if let Some(config) = core.topics.borrow().get(&h.topic) {
-        return Ok(config.clone());
-    }
-    let ensured = core.update_topics(|topics| {
-        if let Some(group) = h.topic.strip_prefix(RETRY_GROUP_TOPIC_PREFIX) {
-            Ok(topics.create_retry_topic(group, 1, 0))
-        } else {
-            topics.auto_create_for_send(&h.topic, &h.default_topic, h.default_topic_queue_nums, 0)
-        }
-    });
-    ensured
-        .map(|e| e.config().clone())
-        .map_err(|e| Refusal::new(e.response_code(), e.to_string()))
+    core.ensure_topic(TopicWanted::ForSend {
+        topic: h.topic.clone(),
+        default_topic: h.default_topic.clone(),
+        queue_nums: h.default_topic_queue_nums,
+    })
+    .await
 }
 
-fn queue_for_send(topic: &TopicConfig, requested: i32, conn: &Connection) -> Result<i32, Refusal> {
+fn queue_for_send(
+    topic: &TopicConfig,
+    requested: i32,
+    producer: SocketAddr,
+) -> Result<i32, Refusal> {
     let valid = topic.write_queue_nums.max(topic.read_queue_nums);
     if requested < 0 {
         // Java picks a random writable queue.
@@ -164,8 +162,7 @@ fn queue_for_send(topic: &TopicConfig, requested: i32, conn: &Connection) -> Res
             ResponseCode::SYSTEM_ERROR,
             format!(
                 "request queueId[{requested}] is illegal, topic {} has {valid} queues Producer: {}",
-                topic.topic_name,
-                conn.peer()
+                topic.topic_name, producer
             ),
         ));
     }

@@ -9,6 +9,7 @@
 
 use super::{Handled, Refusal, FAQ_SUFFIX};
 use crate::core::BrokerCore;
+use crate::hops::TopicWanted;
 use crate::schedule;
 use crate::topics::PERM_WRITE;
 use ringmq_protocol::header::send::ConsumerSendMsgBackRequestHeader;
@@ -33,11 +34,12 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
         ));
     }
     super::broker_permits(core, PERM_WRITE, "sending")?;
-    let retry = core.update_topics(|t| {
-        t.create_retry_topic(&h.group, RETRY_QUEUE_NUMS, 0)
-            .config()
-            .clone()
-    });
+    let retry = core
+        .ensure_topic(TopicWanted::Retry {
+            group: h.group.clone(),
+            queue_nums: RETRY_QUEUE_NUMS,
+        })
+        .await?;
     if retry.perm & PERM_WRITE == 0 {
         return Err(Refusal::new(
             ResponseCode::NO_PERMISSION,
@@ -73,7 +75,11 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
         _ => RETRY_MAX_TIMES,
     };
     let (topic, queue_id) = if msg.reconsume_times >= max_reconsume_times || h.delay_level < 0 {
-        let dlq = core.update_topics(|t| t.create_dlq_topic(&h.group).config().clone());
+        let dlq = core
+            .ensure_topic(TopicWanted::Dlq {
+                group: h.group.clone(),
+            })
+            .await?;
         props.remove(properties::DELAY_TIME_LEVEL);
         (dlq.topic_name, 0)
     } else {
@@ -90,15 +96,7 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
         )
     };
     let reconsume_times = msg.reconsume_times + 1;
-    core.shard_for(&topic, queue_id)
-        .put(schedule::stored_again(
-            msg,
-            &topic,
-            queue_id,
-            &props,
-            reconsume_times,
-        ))
-        .await?;
-    core.message_arrived(&topic, queue_id);
+    let again = schedule::stored_again(msg, &topic, queue_id, &props, reconsume_times);
+    core.store(vec![again], None).await?;
     Ok(super::ok(req))
 }

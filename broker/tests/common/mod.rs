@@ -80,7 +80,9 @@ pub fn start_broker_in(namesrv: &str, name: &str, dir: PathBuf, flush: &str) -> 
     start_broker_with(namesrv, name, dir, flush, "")
 }
 
-/// Like [`start_broker_in`], with `extra` lines added to its `broker.conf`.
+/// Like [`start_broker_in`], with `extra` lines added to its `broker.conf` (they win over the
+/// defaults here). Every test broker runs two cores whatever the machine has, so requests cross
+/// cores in every test.
 pub fn start_broker_with(
     namesrv: &str,
     name: &str,
@@ -93,7 +95,7 @@ pub fn start_broker_with(
         &conf,
         format!(
             "brokerClusterName=DefaultCluster\nbrokerName={name}\nbrokerIP1=127.0.0.1\nlistenPort=0\nnamesrvAddr={namesrv}\n\
-             storePathRootDir={}\nmappedFileSizeCommitLog=67108864\nflushDiskType={flush}\n{extra}\n",
+             storePathRootDir={}\nmappedFileSizeCommitLog=67108864\nflushDiskType={flush}\ncores=2\n{extra}\n",
             dir.join("store").display()
         ),
     )

@@ -1,0 +1,725 @@
+//! What the broker's cores ask of each other, and how a core serves it.
+//!
+//! Who owns what (see [`crate::core`]): a queue's data, committed offsets and held pulls live on
+//! the core that owns its shard; the topic table, client registry and queue locks live on the
+//! control core, which keeps a copy of the topic table and of the groups' subscriptions on every
+//! core. A request runs where its state is ([`crate::service`] routes it); when it needs
+//! something owned elsewhere it asks for it here. The methods at the bottom are those asks,
+//! written so callers need not know where the state is: each serves locally when it can.
+//!
+//! Every message is a plain value (`Send`), never a closure or a reference into a core.
+
+use crate::clients::ClientAddr;
+use crate::core::BrokerCore;
+use crate::handlers::Refusal;
+use crate::mesh::{CoreId, Envelope, MeshError, CONTROL_CORE};
+use crate::topics::{TopicChange, TopicTable, RETRY_GROUP_TOPIC_PREFIX};
+use bytes::{Bytes, BytesMut};
+use ringmq_protocol::body::{
+    MessageQueue, OffsetWrapper, SubscriptionData, TopicConfig, TopicOffset,
+};
+use ringmq_protocol::{RemotingCommand, ResponseCode};
+use ringmq_storage::shard::{MessageToStore, PutResult};
+use ringmq_storage::{CommitLogOffset, QueueOffset, StorageError};
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+use std::time::Duration;
+
+/// A request to another core, answered with an [`Answer`].
+pub enum Ask {
+    /// Serve a whole client request here: its queue or commit-log offset lives on this core,
+    /// or it is control work. Answered with [`Answer::Response`].
+    Request {
+        request: RemotingCommand,
+        client: ClientAddr,
+    },
+    /// Store messages in one queue of this core, in order. [`Answer::Stored`].
+    Store {
+        messages: Vec<MessageToStore>,
+        max_wait: Option<Duration>,
+    },
+    /// The whole record at a commit-log offset of this core's shards. [`Answer::Record`].
+    RecordAt(CommitLogOffset),
+    /// To the control core: a topic a request needs, created if the rules allow.
+    /// [`Answer::Topic`].
+    EnsureTopic(TopicWanted),
+    /// From the control core: apply these changes to your copy of the topic table.
+    /// [`Answer::Done`] once applied.
+    ApplyTopics(Vec<TopicChange>),
+    /// From the control core at start-up: your copy of the topic table, and the port every core
+    /// listens on. [`Answer::Started`] once listening.
+    Start { topics: Vec<TopicChange>, port: u16 },
+    /// Extent of this core's queues of a topic (GET_TOPIC_STATS_INFO). [`Answer::TopicStats`].
+    TopicStats(String),
+    /// Topics this core has committed offsets of a group on. [`Answer::Topics`].
+    TopicsOfGroup(String),
+    /// A group's progress on this core's queues of some topics (GET_CONSUME_STATS).
+    /// [`Answer::ConsumeStats`].
+    ConsumeStats { group: String, topics: Vec<String> },
+    /// Messages with a key, from this core's shards (QUERY_MESSAGE). [`Answer::Found`].
+    Query(KeyQuery),
+    /// Committed offsets and delay progress held here, for the control core to write.
+    /// [`Answer::Progress`].
+    Progress,
+    /// Shutdown: stop serving, make this core's shards durable, hand over the final progress.
+    /// [`Answer::Closed`]; the core's executor ends after answering.
+    Close,
+}
+
+pub enum Answer {
+    Response(Option<RemotingCommand>),
+    Stored(Result<Vec<PutResult>, HopError>),
+    Record(Option<Bytes>),
+    Topic(Result<TopicConfig, Refusal>),
+    Done,
+    Started(Result<(), String>),
+    TopicStats(Result<Vec<(MessageQueue, TopicOffset)>, HopError>),
+    Topics(BTreeSet<String>),
+    ConsumeStats(Result<Vec<(MessageQueue, OffsetWrapper)>, HopError>),
+    Found(Result<Vec<Bytes>, HopError>),
+    Progress(Progress),
+    Closed(Result<Progress, String>),
+}
+
+/// A message that needs no answer.
+pub enum Tell {
+    /// To a connection's core: write `command` on connection `connection` (a notification to a
+    /// client registered on the control core).
+    Deliver {
+        connection: u64,
+        command: RemotingCommand,
+    },
+    /// To the control core: a client connection is gone.
+    ConnectionClosed(ClientAddr),
+    /// From the control core: a consumer group's subscriptions, as last announced.
+    Subscriptions {
+        group: String,
+        subscriptions: Vec<SubscriptionData>,
+    },
+    /// To the control core at start-up: this core opened its shards, or why it could not.
+    Opened(Result<(), String>),
+}
+
+/// What a request needs from the topic table, for [`BrokerCore::ensure_topic`].
+#[derive(Debug, Clone)]
+pub enum TopicWanted {
+    /// The send path: the topic, or one auto-created from `default_topic` the way the Java
+    /// producer expects (a `%RETRY%` topic is made as a retry topic).
+    ForSend {
+        topic: String,
+        default_topic: String,
+        queue_nums: i32,
+    },
+    /// A consumer group's retry topic.
+    Retry { group: String, queue_nums: i32 },
+    /// A consumer group's dead-letter topic.
+    Dlq { group: String },
+}
+
+/// QUERY_MESSAGE's search, run on every core.
+#[derive(Debug, Clone)]
+pub struct KeyQuery {
+    pub topic: String,
+    pub key: String,
+    pub max: usize,
+    pub begin: i64,
+    pub end: i64,
+}
+
+/// Progress a core holds that the control core writes to disk.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// `topic@group` -> queue -> committed offset.
+    pub offsets: BTreeMap<String, BTreeMap<i32, i64>>,
+    /// Delay level -> next schedule-queue offset.
+    pub delays: BTreeMap<i32, i64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HopError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Mesh(#[from] MeshError),
+    /// A routing bug: the state asked for is not on the core that was asked.
+    #[error("internal: {0} is not on core {1}")]
+    NotHere(String, CoreId),
+}
+
+impl From<HopError> for Refusal {
+    fn from(e: HopError) -> Self {
+        match e {
+            HopError::Storage(e) => e.into(),
+            other => Refusal::new(ResponseCode::SYSTEM_ERROR, other.to_string()),
+        }
+    }
+}
+
+impl From<MeshError> for Refusal {
+    fn from(e: MeshError) -> Self {
+        Refusal::new(ResponseCode::SYSTEM_ERROR, e.to_string())
+    }
+}
+
+/// Serves what arrived from core `from`. Tells and topic changes are applied at once, in
+/// arrival order; anything that waits runs as its own task and answers when done.
+pub fn serve(core: &Rc<BrokerCore>, from: CoreId, envelope: Envelope) {
+    match envelope {
+        Envelope::Answer { .. } => {} // the mesh completes answers itself
+        Envelope::Tell(tell) => serve_tell(core, tell),
+        Envelope::Ask { token, ask } => {
+            // Changes to the copy of the topic table must land before anything read after them.
+            let ask = match ask {
+                Ask::ApplyTopics(changes) => {
+                    apply_topics(core, changes);
+                    reply(core, from, token, async { Answer::Done });
+                    return;
+                }
+                Ask::Start { topics, port } => {
+                    apply_topics(core, topics);
+                    let c = core.clone();
+                    reply(core, from, token, async move {
+                        Answer::Started(
+                            crate::server::start_serving(&c, port)
+                                .map(|_| ())
+                                .map_err(|e| e.to_string()),
+                        )
+                    });
+                    return;
+                }
+                other => other,
+            };
+            let c = core.clone();
+            reply(core, from, token, async move { serve_ask(&c, ask).await });
+        }
+    }
+}
+
+fn reply(
+    core: &Rc<BrokerCore>,
+    to: CoreId,
+    token: u64,
+    answer: impl std::future::Future<Output = Answer> + 'static,
+) {
+    let mesh = core.mesh.clone();
+    glommio::spawn_local(async move {
+        let answer = answer.await;
+        mesh.answer(to, token, answer).await;
+    })
+    .detach();
+}
+
+fn apply_topics(core: &BrokerCore, changes: Vec<TopicChange>) {
+    let mut topics = core.topics.borrow_mut();
+    for change in changes {
+        topics.apply(change);
+    }
+}
+
+async fn serve_ask(core: &Rc<BrokerCore>, ask: Ask) -> Answer {
+    match ask {
+        Ask::Request { request, client } => {
+            Answer::Response(crate::service::handle_here(core, client, request).await)
+        }
+        Ask::Store { messages, max_wait } => {
+            Answer::Stored(core.store_here(messages, max_wait).await)
+        }
+        Ask::RecordAt(offset) => Answer::Record(core.record_here(offset).await),
+        Ask::EnsureTopic(wanted) => Answer::Topic(core.ensure_topic(wanted).await),
+        Ask::TopicStats(topic) => Answer::TopicStats(core.topic_stats_here(&topic).await),
+        Ask::TopicsOfGroup(group) => Answer::Topics(core.offsets.borrow().topics_of_group(&group)),
+        Ask::ConsumeStats { group, topics } => {
+            Answer::ConsumeStats(core.consume_stats_here(&group, &topics).await)
+        }
+        Ask::Query(q) => Answer::Found(core.query_here(&q).await),
+        Ask::Progress => Answer::Progress(core.progress()),
+        Ask::Close => {
+            let closed = crate::server::close_core(core).await;
+            // Answer first; the executor ends once this core is marked stopped.
+            let c = core.clone();
+            glommio::spawn_local(async move {
+                glommio::timer::sleep(Duration::from_millis(10)).await;
+                c.mark_stopped();
+            })
+            .detach();
+            Answer::Closed(closed.map_err(|e| e.to_string()))
+        }
+        Ask::ApplyTopics(_) | Ask::Start { .. } => Answer::Done, // served in `serve`
+    }
+}
+
+fn serve_tell(core: &Rc<BrokerCore>, tell: Tell) {
+    match tell {
+        Tell::Deliver {
+            connection,
+            command,
+        } => {
+            if let Some(conn) = core.connection(connection) {
+                conn.send(&command);
+            }
+        }
+        Tell::ConnectionClosed(addr) => {
+            let c = core.clone();
+            glommio::spawn_local(async move { c.client_gone(addr).await }).detach();
+        }
+        Tell::Subscriptions {
+            group,
+            subscriptions,
+        } => {
+            let table = subscriptions
+                .into_iter()
+                .map(|s| (s.topic.clone(), s))
+                .collect();
+            core.subscriptions.borrow_mut().insert(group, table);
+        }
+        Tell::Opened(result) => {
+            if let Some(control) = &core.control {
+                let mut opened = control.opened.borrow_mut();
+                opened.0 += 1;
+                if let Err(why) = result {
+                    opened.1.get_or_insert(why);
+                }
+                drop(opened);
+                control.opened_changed.notify();
+            }
+        }
+    }
+}
+
+/// When the message just before queue offset `end` was stored; 0 if there is none.
+async fn last_store_time(
+    shard: &ringmq_storage::shard::Shard,
+    topic: &str,
+    queue_id: i32,
+    end: i64,
+) -> Result<i64, StorageError> {
+    if end <= 0 {
+        return Ok(0);
+    }
+    Ok(shard
+        .store_time_at(topic, queue_id, QueueOffset(end - 1))
+        .await?
+        .unwrap_or(0))
+}
+
+/// Asks whose answer is not of the kind expected.
+fn wrong(core: CoreId) -> MeshError {
+    MeshError::WrongAnswer(core)
+}
+
+// Owner-aware operations: local when this core owns the state, an ask otherwise.
+impl BrokerCore {
+    /// Stores messages in one queue (all of `messages` name the same one), wherever it lives,
+    /// and wakes the pulls held on it.
+    pub async fn store(
+        &self,
+        messages: Vec<MessageToStore>,
+        max_wait: Option<Duration>,
+    ) -> Result<Vec<PutResult>, HopError> {
+        let Some(first) = messages.first() else {
+            return Ok(Vec::new());
+        };
+        let owner = self.owner_of_queue(&first.topic, first.queue_id);
+        if owner == self.id() {
+            return self.store_here(messages, max_wait).await;
+        }
+        match self
+            .mesh
+            .ask(owner, Ask::Store { messages, max_wait })
+            .await?
+        {
+            Answer::Stored(stored) => stored,
+            _ => Err(wrong(owner).into()),
+        }
+    }
+
+    async fn store_here(
+        &self,
+        messages: Vec<MessageToStore>,
+        max_wait: Option<Duration>,
+    ) -> Result<Vec<PutResult>, HopError> {
+        let Some(first) = messages.first() else {
+            return Ok(Vec::new());
+        };
+        let (topic, queue_id) = (first.topic.clone(), first.queue_id);
+        let shard = self
+            .local_shard(&topic, queue_id)
+            .cloned()
+            .ok_or_else(|| HopError::NotHere(format!("queue {topic}:{queue_id}"), self.id()))?;
+        let mut stored = Vec::with_capacity(messages.len());
+        let mut failed = None;
+        for msg in messages {
+            match shard.put_within(msg, max_wait).await {
+                Ok(put) => stored.push(put),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        if !stored.is_empty() {
+            self.message_arrived(&topic, queue_id);
+        }
+        match failed {
+            Some(e) => Err(e.into()),
+            None => Ok(stored),
+        }
+    }
+
+    /// The whole stored record at a commit-log offset (an offset message id), if one starts
+    /// there. Offsets come from clients: anything else is `None`, never a panic.
+    pub async fn record_at(&self, offset: CommitLogOffset) -> Option<Bytes> {
+        let owner = self.owner_of_offset(offset);
+        if owner == self.id() {
+            return self.record_here(offset).await;
+        }
+        match self.mesh.ask(owner, Ask::RecordAt(offset)).await {
+            Ok(Answer::Record(record)) => record,
+            _ => None,
+        }
+    }
+
+    async fn record_here(&self, offset: CommitLogOffset) -> Option<Bytes> {
+        let shard = self.local_shard_of_offset(offset)?;
+        shard.commit_log().record_at(offset).await.ok()
+    }
+
+    /// The topic a request needs, made by the control core if it is missing and the rules
+    /// allow. Once this returns, every core's copy of the table has the topic.
+    pub async fn ensure_topic(&self, wanted: TopicWanted) -> Result<TopicConfig, Refusal> {
+        let name = match &wanted {
+            TopicWanted::ForSend { topic, .. } => topic.clone(),
+            TopicWanted::Retry { group, .. } => crate::topics::retry_topic(group),
+            TopicWanted::Dlq { group } => crate::topics::dlq_topic(group),
+        };
+        if let Some(config) = self.topics.borrow().get(&name) {
+            return Ok(config.clone());
+        }
+        if self.control.is_none() {
+            return match self
+                .mesh
+                .ask(CONTROL_CORE, Ask::EnsureTopic(wanted))
+                .await?
+            {
+                Answer::Topic(result) => result,
+                _ => Err(wrong(CONTROL_CORE).into()),
+            };
+        }
+        let topic_error =
+            |e: crate::topics::TopicError| Refusal::new(e.response_code(), e.to_string());
+        self.change_topics(|t| match wanted {
+            TopicWanted::ForSend {
+                topic,
+                default_topic,
+                queue_nums,
+            } => match topic.strip_prefix(RETRY_GROUP_TOPIC_PREFIX) {
+                Some(group) => Ok(t.create_retry_topic(group, 1, 0).config().clone()),
+                None => t
+                    .auto_create_for_send(&topic, &default_topic, queue_nums, 0)
+                    .map(|e| e.config().clone())
+                    .map_err(topic_error),
+            },
+            TopicWanted::Retry { group, queue_nums } => {
+                Ok(t.create_retry_topic(&group, queue_nums, 0).config().clone())
+            }
+            TopicWanted::Dlq { group } => Ok(t.create_dlq_topic(&group).config().clone()),
+        })
+        .await?
+    }
+
+    /// Changes the topic table (control core only), then brings every core's copy up to date
+    /// before returning, and wakes the registration task.
+    pub async fn change_topics<R>(
+        &self,
+        change: impl FnOnce(&mut TopicTable) -> R,
+    ) -> Result<R, Refusal> {
+        let control = self.control()?;
+        let (result, changes) = {
+            let mut topics = self.topics.borrow_mut();
+            let result = change(&mut topics);
+            (result, topics.take_changes())
+        };
+        if !changes.is_empty() {
+            for (core, answer) in self
+                .mesh
+                .ask_all(|| Ask::ApplyTopics(changes.clone()))
+                .await
+            {
+                if let Err(e) = answer {
+                    log::warn!("topic change not applied on core {core}: {e}");
+                }
+            }
+            control.topics_changed.notify();
+        }
+        Ok(result)
+    }
+
+    /// Writes `command` to a client, wherever its connection is.
+    pub async fn tell_client(&self, addr: ClientAddr, command: RemotingCommand) {
+        if addr.core == self.id() {
+            if let Some(conn) = self.connection(addr.connection) {
+                conn.send(&command);
+            }
+            return;
+        }
+        let tell = Tell::Deliver {
+            connection: addr.connection,
+            command,
+        };
+        if let Err(e) = self.mesh.tell(addr.core, tell).await {
+            log::debug!("cannot reach client {}: {e}", addr.peer);
+        }
+    }
+
+    /// Copies a consumer group's subscriptions (control core) to every core.
+    pub async fn publish_subscriptions(&self, group: &str) {
+        let Some(control) = &self.control else {
+            return;
+        };
+        let subscriptions = control.clients.borrow().subscriptions(group);
+        let table = subscriptions
+            .iter()
+            .map(|s| (s.topic.clone(), s.clone()))
+            .collect();
+        self.subscriptions
+            .borrow_mut()
+            .insert(group.to_owned(), table);
+        for core in self.mesh.peers() {
+            let tell = Tell::Subscriptions {
+                group: group.to_owned(),
+                subscriptions: subscriptions.clone(),
+            };
+            if let Err(e) = self.mesh.tell(core, tell).await {
+                log::debug!("subscriptions of {group} not copied to core {core}: {e}");
+            }
+        }
+    }
+
+    /// A client connection closed (on any core): drop its registrations and tell the groups
+    /// that lost a member.
+    pub async fn client_gone(&self, addr: ClientAddr) {
+        if self.control.is_none() {
+            if let Err(e) = self
+                .mesh
+                .tell(CONTROL_CORE, Tell::ConnectionClosed(addr))
+                .await
+            {
+                log::debug!("connection close not reported: {e}");
+            }
+            return;
+        }
+        let changed = match &self.control {
+            Some(c) => c.clients.borrow_mut().connection_closed(addr),
+            None => Vec::new(),
+        };
+        for group in changed {
+            crate::handlers::client::notify_group_changed(self, &group).await;
+        }
+    }
+
+    /// Runs `ask` on every core, this one included, and collects what each found.
+    async fn everywhere<T>(
+        &self,
+        here: Result<Vec<T>, HopError>,
+        ask: impl Fn() -> Ask,
+        pick: impl Fn(Answer) -> Option<Result<Vec<T>, HopError>>,
+    ) -> Result<Vec<T>, HopError> {
+        let mut all = here?;
+        for (core, answer) in self.mesh.ask_all(ask).await {
+            match pick(answer?) {
+                Some(found) => all.extend(found?),
+                None => return Err(wrong(core).into()),
+            }
+        }
+        Ok(all)
+    }
+
+    /// GET_TOPIC_STATS_INFO's table, from every core.
+    pub async fn topic_stats(
+        &self,
+        topic: &str,
+    ) -> Result<Vec<(MessageQueue, TopicOffset)>, HopError> {
+        let here = self.topic_stats_here(topic).await;
+        self.everywhere(
+            here,
+            || Ask::TopicStats(topic.to_owned()),
+            |a| match a {
+                Answer::TopicStats(r) => Some(r),
+                _ => None,
+            },
+        )
+        .await
+    }
+
+    async fn topic_stats_here(
+        &self,
+        topic: &str,
+    ) -> Result<Vec<(MessageQueue, TopicOffset)>, HopError> {
+        let write_queues = self
+            .topics
+            .borrow()
+            .get(topic)
+            .map_or(0, |t| t.write_queue_nums);
+        let mut table = Vec::new();
+        for queue_id in 0..write_queues {
+            let Some(shard) = self.local_shard(topic, queue_id) else {
+                continue;
+            };
+            let (min, max) = (
+                shard.min_offset(topic, queue_id),
+                shard.max_offset(topic, queue_id),
+            );
+            let last_update_timestamp = last_store_time(shard, topic, queue_id, max.0).await?;
+            table.push((
+                self.message_queue(topic, queue_id),
+                TopicOffset {
+                    min_offset: min.0,
+                    max_offset: max.0,
+                    last_update_timestamp,
+                },
+            ));
+        }
+        Ok(table)
+    }
+
+    /// Topics `group` has committed offsets on, on any core.
+    pub async fn topics_of_group(&self, group: &str) -> BTreeSet<String> {
+        let mut topics = self.offsets.borrow().topics_of_group(group);
+        for (_, answer) in self
+            .mesh
+            .ask_all(|| Ask::TopicsOfGroup(group.to_owned()))
+            .await
+        {
+            if let Ok(Answer::Topics(more)) = answer {
+                topics.extend(more);
+            }
+        }
+        topics
+    }
+
+    /// GET_CONSUME_STATS's table for `topics`, from every core.
+    pub async fn consume_stats(
+        &self,
+        group: &str,
+        topics: &[String],
+    ) -> Result<Vec<(MessageQueue, OffsetWrapper)>, HopError> {
+        let here = self.consume_stats_here(group, topics).await;
+        self.everywhere(
+            here,
+            || Ask::ConsumeStats {
+                group: group.to_owned(),
+                topics: topics.to_vec(),
+            },
+            |a| match a {
+                Answer::ConsumeStats(r) => Some(r),
+                _ => None,
+            },
+        )
+        .await
+    }
+
+    async fn consume_stats_here(
+        &self,
+        group: &str,
+        topics: &[String],
+    ) -> Result<Vec<(MessageQueue, OffsetWrapper)>, HopError> {
+        let mut table = Vec::new();
+        for topic in topics {
+            let read_queues = self
+                .topics
+                .borrow()
+                .get(topic)
+                .map_or(0, |t| t.read_queue_nums);
+            for queue_id in 0..read_queues {
+                let Some(shard) = self.local_shard(topic, queue_id) else {
+                    continue;
+                };
+                let broker_offset = shard.max_offset(topic, queue_id).0.max(0);
+                let consumer_offset = self
+                    .offsets
+                    .borrow()
+                    .query(group, topic, queue_id)
+                    .unwrap_or(0)
+                    .max(0);
+                // Java reports when the last consumed message was stored.
+                let last_timestamp =
+                    last_store_time(shard, topic, queue_id, consumer_offset).await?;
+                table.push((
+                    self.message_queue(topic, queue_id),
+                    OffsetWrapper {
+                        broker_offset,
+                        consumer_offset,
+                        last_timestamp,
+                    },
+                ));
+            }
+        }
+        Ok(table)
+    }
+
+    /// QUERY_MESSAGE's matches (encoded messages), from every core, at most `q.max`.
+    pub async fn query(&self, q: &KeyQuery) -> Result<Vec<Bytes>, HopError> {
+        let here = self.query_here(q).await;
+        let mut found = self
+            .everywhere(
+                here,
+                || Ask::Query(q.clone()),
+                |a| match a {
+                    Answer::Found(r) => Some(r),
+                    _ => None,
+                },
+            )
+            .await?;
+        found.truncate(q.max);
+        Ok(found)
+    }
+
+    async fn query_here(&self, q: &KeyQuery) -> Result<Vec<Bytes>, HopError> {
+        let mut found = Vec::new();
+        for shard in self.owned_shards() {
+            if found.len() >= q.max {
+                break;
+            }
+            for msg in shard
+                .query_by_key(&q.topic, &q.key, q.max - found.len(), q.begin, q.end)
+                .await?
+            {
+                let mut out = BytesMut::new();
+                msg.encode(&mut out)
+                    .map_err(|e| StorageError::InvalidMessage(e.to_string()))?;
+                found.push(out.freeze());
+            }
+        }
+        Ok(found)
+    }
+
+    /// The progress this core holds, for the control core to write.
+    pub fn progress(&self) -> Progress {
+        Progress {
+            offsets: self.offsets.borrow().table().clone(),
+            delays: self.delay_offsets.borrow().table().clone(),
+        }
+    }
+
+    /// Every core's progress; a core that cannot answer is skipped (its last written progress
+    /// stays on disk).
+    pub async fn all_progress(&self) -> Vec<Progress> {
+        let mut all = vec![self.progress()];
+        for (core, answer) in self.mesh.ask_all(|| Ask::Progress).await {
+            match answer {
+                Ok(Answer::Progress(p)) => all.push(p),
+                Ok(_) => log::warn!("{}", wrong(core)),
+                Err(e) => log::warn!("no progress from core {core}: {e}"),
+            }
+        }
+        all
+    }
+
+    pub fn message_queue(&self, topic: &str, queue_id: i32) -> MessageQueue {
+        MessageQueue {
+            topic: topic.to_owned(),
+            broker_name: self.config.broker_name.clone(),
+            queue_id,
+        }
+    }
+}
