@@ -317,6 +317,7 @@ impl BrokerConfig {
             flush_disk_type: self.flush_disk_type,
             flush_interval: self.flush_interval_commit_log,
             tail_cache_bytes: self.tail_cache_bytes,
+            sync_flush_timeout: self.sync_flush_timeout,
             ..CommitLogConfig::default()
         }
     }

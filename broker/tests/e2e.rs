@@ -420,3 +420,44 @@ fn sigkill_under_sync_flush_loses_no_acknowledged_send() {
         );
     }
 }
+
+#[test]
+fn a_sync_flush_that_misses_its_timeout_is_answered_flush_disk_timeout_and_kept() {
+    let namesrv = start_namesrv();
+    // syncFlushTimeout=0: no send waits for its flush, so every one is stored but not yet
+    // durable when answered, as after a stalled disk.
+    let broker = common::start_broker_with(
+        &namesrv,
+        "broker-flush-timeout",
+        common::fresh_dir("broker-flush-timeout"),
+        "SYNC_FLUSH",
+        "syncFlushTimeout=0\n",
+    );
+    wait_for_route(&namesrv, "TBW102");
+    let (owner, runtime) = common::client_runtime("flush-timeout-producer");
+    let mut producer = common::start_producer(&owner, &runtime, &namesrv, "flush_timeout_group");
+    #[allow(deprecated)] // the builder needs more of the client crate; this is enough here
+    let msg = rocketmq_model::common::message::message_single::Message::with_tags(
+        "SlowDisk", "T", b"kept",
+    );
+    let sent = owner
+        .block_on(producer.send(msg))
+        .expect("a FLUSH_DISK_TIMEOUT answer is a result, not an error")
+        .expect("a send result");
+    assert_eq!(
+        sent.send_status,
+        rocketmq_client_rust::SendStatus::FlushDiskTimeout
+    );
+    let queue = sent.message_queue.as_ref().expect("the queue").queue_id();
+    owner.block_on(async move {
+        producer.shutdown().await;
+        runtime.shutdown().await;
+    });
+    owner.shutdown_runtime_blocking().unwrap();
+    // The message was stored all the same, where the answer said.
+    let mut wire = Wire::connect(&broker.addr);
+    let resp = wire.call(pull("SlowDisk", queue, sent.queue_offset as i64, 0));
+    assert_eq!(resp.code, 0, "{:?}", resp.remark);
+    let msgs = StoredMessage::decode_all(&resp.body).unwrap();
+    assert_eq!(msgs[0].body.as_ref(), b"kept");
+}

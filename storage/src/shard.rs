@@ -78,6 +78,10 @@ pub struct PutResult {
     pub size: u32,
     pub queue_offset: QueueOffset,
     pub store_timestamp: i64,
+    /// SYNC_FLUSH only: the flush did not cover the record within `sync_flush_timeout`. The
+    /// record is stored and will be flushed; the producer hears FLUSH_DISK_TIMEOUT (as from
+    /// Java) and decides whether to resend.
+    pub flush_timed_out: bool,
 }
 
 /// A stored record handed to a reader.
@@ -357,14 +361,20 @@ impl Shard {
                 q
             })
             .await?;
+        let mut flush_timed_out = false;
         if self.config.commit_log.flush_disk_type == FlushDiskType::SyncFlush {
-            self.commit_log.wait_durable(offset + len as u64).await?;
+            let limit = self.config.commit_log.sync_flush_timeout;
+            flush_timed_out = !self
+                .commit_log
+                .wait_durable_within(offset + len as u64, limit)
+                .await?;
         }
         Ok(PutResult {
             offset,
             size: len as u32,
             queue_offset,
             store_timestamp,
+            flush_timed_out,
         })
     }
 

@@ -123,7 +123,14 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
         trace_on: Some(true),
         ..Default::default()
     };
-    Ok(super::ok(req).with_header(&header))
+    // Stored but not yet durable in time: Java answers FLUSH_DISK_TIMEOUT with the full header,
+    // and the producer reports that status instead of SEND_OK.
+    let code = if stored.iter().any(|put| put.flush_timed_out) {
+        ResponseCode::FLUSH_DISK_TIMEOUT
+    } else {
+        ResponseCode::SUCCESS
+    };
+    Ok(RemotingCommand::response_to(req, code, None).with_header(&header))
 }
 
 /// The topic's config, auto-creating it the way the Java producer expects (from the default

@@ -50,6 +50,9 @@ pub struct CommitLogConfig {
     pub max_unwritten_bytes: usize,
     /// Largest single write.
     pub write_batch_bytes: usize,
+    /// SYNC_FLUSH: how long an append waits for its flush before it is answered as stored but
+    /// not yet durable (Java's `syncFlushTimeout`, 5 s). Zero waits not at all.
+    pub sync_flush_timeout: Duration,
 }
 
 impl Default for CommitLogConfig {
@@ -61,6 +64,7 @@ impl Default for CommitLogConfig {
             tail_cache_bytes: 256 << 20,
             max_unwritten_bytes: 64 << 20,
             write_batch_bytes: 8 << 20,
+            sync_flush_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -388,6 +392,28 @@ impl CommitLog {
                 std::io::Error::other(reason.clone()),
             )),
             _ => Ok(()),
+        }
+    }
+
+    /// Like [`wait_durable`](Self::wait_durable) for at most `limit`: `Ok(false)` if the flush
+    /// had not covered `end` by then (the record stays queued for the flusher).
+    pub async fn wait_durable_within(&self, end: CommitLogOffset, limit: Duration) -> Result<bool> {
+        if self.tail.borrow().durable_pos >= end {
+            return Ok(true);
+        }
+        if limit.is_zero() {
+            self.to_flusher.notify();
+            return Ok(false);
+        }
+        let waited =
+            futures_lite::future::or(async { Some(self.wait_durable(end).await) }, async {
+                glommio::timer::sleep(limit).await;
+                None
+            })
+            .await;
+        match waited {
+            Some(result) => result.map(|()| true),
+            None => Ok(false),
         }
     }
 

@@ -26,6 +26,7 @@ fn small_config(flush: FlushDiskType) -> CommitLogConfig {
         tail_cache_bytes: 16 * 1024,
         max_unwritten_bytes: 1 << 20,
         write_batch_bytes: 32 * 1024,
+        sync_flush_timeout: Duration::from_secs(5),
     }
 }
 

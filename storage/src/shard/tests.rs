@@ -25,6 +25,7 @@ fn config(flush: FlushDiskType) -> ShardConfig {
             tail_cache_bytes: 32 * 1024,
             max_unwritten_bytes: 1 << 20,
             write_batch_bytes: 64 * 1024,
+            sync_flush_timeout: Duration::from_secs(5),
         },
         cq_entries_per_file: 64,
         cq_hot_window: 16,
