@@ -6,7 +6,10 @@
 //! (NOTIFY_CONSUMER_IDS_CHANGED) so they rebalance queues among themselves.
 
 use crate::mesh::CoreId;
-use ringmq_protocol::body::{ConsumerData, SubscriptionData};
+use ringmq_protocol::body::{
+    ClientConnection, ConsumerConnection, ConsumerData, ProducerConnection, SubscriptionData,
+};
+use ringmq_protocol::LanguageCode;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -23,9 +26,28 @@ pub struct ClientAddr {
     pub peer: SocketAddr,
 }
 
+/// What a client says about itself in its heartbeat's header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientVersion {
+    pub language: LanguageCode,
+    pub version: i32,
+}
+
 struct Member {
     addr: ClientAddr,
+    version: ClientVersion,
     last_heartbeat: Instant,
+}
+
+impl Member {
+    fn connection(&self, client_id: &str) -> ClientConnection {
+        ClientConnection {
+            client_id: client_id.to_owned(),
+            client_addr: self.addr.peer.to_string(),
+            language: self.version.language.to_string(),
+            version: self.version.version,
+        }
+    }
 }
 
 /// What a consumer heartbeat changed.
@@ -59,6 +81,7 @@ impl ClientRegistry {
         &mut self,
         client_id: &str,
         addr: ClientAddr,
+        version: ClientVersion,
         data: &ConsumerData,
         now: Instant,
     ) -> HeartbeatOutcome {
@@ -75,6 +98,7 @@ impl ClientRegistry {
         }
         let member = Member {
             addr,
+            version,
             last_heartbeat: now,
         };
         let joined = group.members.insert(client_id.to_owned(), member).is_none();
@@ -88,11 +112,13 @@ impl ClientRegistry {
         &mut self,
         client_id: &str,
         addr: ClientAddr,
+        version: ClientVersion,
         group: &str,
         now: Instant,
     ) {
         let member = Member {
             addr,
+            version,
             last_heartbeat: now,
         };
         self.producers
@@ -156,6 +182,34 @@ impl ClientRegistry {
             .get(group)
             .map(|g| g.members.values().map(|m| m.addr).collect())
             .unwrap_or_default()
+    }
+
+    /// GET_CONSUMER_CONNECTION_LIST's answer; `None` while the group has no member (Java's
+    /// "not online").
+    pub fn consumer_connection(&self, group: &str) -> Option<ConsumerConnection> {
+        let g = self
+            .consumers
+            .get(group)
+            .filter(|g| !g.members.is_empty())?;
+        Some(ConsumerConnection {
+            connection_set: g.members.iter().map(|(id, m)| m.connection(id)).collect(),
+            subscription_table: g
+                .subscriptions
+                .iter()
+                .map(|(topic, s)| (topic.clone(), s.clone()))
+                .collect(),
+            consume_type: g.consume_type.clone(),
+            message_model: g.message_model.clone(),
+            consume_from_where: g.consume_from_where.clone(),
+        })
+    }
+
+    /// GET_PRODUCER_CONNECTION_LIST's answer; `None` while the group has no member.
+    pub fn producer_connection(&self, group: &str) -> Option<ProducerConnection> {
+        let g = self.producers.get(group).filter(|g| !g.is_empty())?;
+        Some(ProducerConnection {
+            connection_set: g.iter().map(|(id, m)| m.connection(id)).collect(),
+        })
     }
 
     /// A consumer group's subscriptions, as last announced.

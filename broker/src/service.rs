@@ -100,6 +100,8 @@ fn route(core: &BrokerCore, req: &RemotingCommand) -> CoreId {
         RequestCode::HEART_BEAT
         | RequestCode::UNREGISTER_CLIENT
         | RequestCode::GET_CONSUMER_LIST_BY_GROUP
+        | RequestCode::GET_CONSUMER_CONNECTION_LIST
+        | RequestCode::GET_PRODUCER_CONNECTION_LIST
         | RequestCode::LOCK_BATCH_MQ
         | RequestCode::UNLOCK_BATCH_MQ
         | RequestCode::UPDATE_AND_CREATE_TOPIC
@@ -131,6 +133,8 @@ pub async fn handle_here(
         RequestCode::HEART_BEAT
         | RequestCode::UNREGISTER_CLIENT
         | RequestCode::GET_CONSUMER_LIST_BY_GROUP
+        | RequestCode::GET_CONSUMER_CONNECTION_LIST
+        | RequestCode::GET_PRODUCER_CONNECTION_LIST
         | RequestCode::LOCK_BATCH_MQ
         | RequestCode::UNLOCK_BATCH_MQ => client::handle(core, client, &req).await,
         RequestCode::UPDATE_AND_CREATE_TOPIC

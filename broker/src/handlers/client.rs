@@ -1,8 +1,9 @@
-//! Client membership: HEART_BEAT, UNREGISTER_CLIENT, GET_CONSUMER_LIST_BY_GROUP, and the queue
-//! locks of orderly consumers: LOCK_BATCH_MQ, UNLOCK_BATCH_MQ.
+//! Client membership: HEART_BEAT, UNREGISTER_CLIENT, GET_CONSUMER_LIST_BY_GROUP, the admin views
+//! GET_CONSUMER_CONNECTION_LIST and GET_PRODUCER_CONNECTION_LIST, and the queue locks of orderly
+//! consumers: LOCK_BATCH_MQ, UNLOCK_BATCH_MQ.
 
 use super::{ok, Handled, Refusal};
-use crate::clients::ClientAddr;
+use crate::clients::{ClientAddr, ClientVersion};
 use crate::core::BrokerCore;
 use crate::hops::TopicWanted;
 use crate::topics::retry_topic;
@@ -20,10 +21,15 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
         RequestCode::HEART_BEAT => {
             let hb: HeartbeatData = json::from_slice(&req.body).map_err(ProtocolError::Body)?;
             let now = Instant::now();
+            let version = ClientVersion {
+                language: req.language,
+                version: req.version,
+            };
             for p in &hb.producer_data_set {
                 control.clients.borrow_mut().producer_heartbeat(
                     &hb.client_id,
                     client,
+                    version,
                     &p.group_name,
                     now,
                 );
@@ -43,11 +49,13 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
                     })
                     .await?;
                 }
-                let outcome =
-                    control
-                        .clients
-                        .borrow_mut()
-                        .consumer_heartbeat(&hb.client_id, client, c, now);
+                let outcome = control.clients.borrow_mut().consumer_heartbeat(
+                    &hb.client_id,
+                    client,
+                    version,
+                    c,
+                    now,
+                );
                 if outcome.subscriptions_changed {
                     core.publish_subscriptions(&c.group_name).await;
                 }
@@ -94,6 +102,34 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
             Ok(ok(req)
                 .with_header(&GetConsumerListByGroupResponseHeader {})
                 .with_body(body))
+        }
+        RequestCode::GET_CONSUMER_CONNECTION_LIST => {
+            let h: GetConsumerConnectionListRequestHeader = req.header()?;
+            let Some(connection) = control
+                .clients
+                .borrow()
+                .consumer_connection(&h.consumer_group)
+            else {
+                return Err(Refusal::new(
+                    ResponseCode::CONSUMER_NOT_ONLINE,
+                    format!("the consumer group[{}] not online", h.consumer_group),
+                ));
+            };
+            Ok(ok(req).with_body(json::to_vec(&connection, JsonStyle::Fastjson)))
+        }
+        RequestCode::GET_PRODUCER_CONNECTION_LIST => {
+            let h: GetProducerConnectionListRequestHeader = req.header()?;
+            let Some(connection) = control
+                .clients
+                .borrow()
+                .producer_connection(&h.producer_group)
+            else {
+                return Err(Refusal::new(
+                    ResponseCode::SYSTEM_ERROR,
+                    format!("the producer group[{}] not exist", h.producer_group),
+                ));
+            };
+            Ok(ok(req).with_body(json::to_vec(&connection, JsonStyle::Fastjson)))
         }
         RequestCode::LOCK_BATCH_MQ => {
             let body: LockBatchRequestBody =

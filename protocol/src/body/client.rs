@@ -109,3 +109,34 @@ crate::json_bean! {
         pub offset_table: std::collections::BTreeMap<MessageQueue, TopicOffset> => "offsetTable",
     }
 }
+
+crate::json_bean! {
+    /// One client connection of a group (Java's `Connection`), in the answers below.
+    pub struct ClientConnection {
+        pub client_id: String => "clientId",
+        /// `ip:port` of the client's end of the connection.
+        pub client_addr: String => "clientAddr",
+        /// The client's `LanguageCode` name (`JAVA`, `RUST`, ...).
+        pub language: String => "language",
+        /// The client's version number, from its heartbeat's header.
+        pub version: i32 => "version",
+    }
+}
+
+crate::json_bean! {
+    /// GET_CONSUMER_CONNECTION_LIST answer: who is in a consumer group and what it subscribes.
+    pub struct ConsumerConnection {
+        pub connection_set: Vec<ClientConnection> => "connectionSet",
+        pub subscription_table: std::collections::BTreeMap<String, SubscriptionData> => "subscriptionTable",
+        pub consume_type: String => "consumeType",
+        pub message_model: String => "messageModel",
+        pub consume_from_where: String => "consumeFromWhere",
+    }
+}
+
+crate::json_bean! {
+    /// GET_PRODUCER_CONNECTION_LIST answer.
+    pub struct ProducerConnection {
+        pub connection_set: Vec<ClientConnection> => "connectionSet",
+    }
+}
