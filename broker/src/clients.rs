@@ -219,15 +219,4 @@ impl ClientRegistry {
             .map(|g| g.subscriptions.values().cloned().collect())
             .unwrap_or_default()
     }
-
-    /// The subscription a consumer group announced for `topic`.
-    pub fn subscription(&self, group: &str, topic: &str) -> Option<&SubscriptionData> {
-        self.consumers.get(group)?.subscriptions.get(topic)
-    }
-
-    pub fn is_broadcasting(&self, group: &str) -> bool {
-        self.consumers
-            .get(group)
-            .is_some_and(|g| g.message_model == "BROADCASTING")
-    }
 }

@@ -34,25 +34,18 @@ impl Service for BrokerService {
             return handle_here(core, client, req).await;
         }
         // Enough of the request to answer it if its core cannot.
-        let stub = RemotingCommand::request(req.request_code(), req.opaque)
-            .with_serialize_type(req.serialize_type);
-        match core
-            .mesh
-            .ask(
-                owner,
-                Ask::Request {
-                    request: req,
-                    client,
-                },
-            )
-            .await
-        {
-            Ok(Answer::Response(response)) => response,
-            Ok(_) => {
-                Some(Refusal::from(crate::mesh::MeshError::WrongAnswer(owner)).into_response(&stub))
-            }
-            Err(e) => Some(Refusal::from(e).into_response(&stub)),
-        }
+        let (code, opaque, serialize_type) = (req.request_code(), req.opaque, req.serialize_type);
+        let forwarded = Ask::Request {
+            request: req,
+            client,
+        };
+        let refusal = match core.mesh.ask(owner, forwarded).await {
+            Ok(Answer::Response(response)) => return response,
+            Ok(_) => Refusal::from(crate::mesh::MeshError::WrongAnswer(owner)),
+            Err(e) => Refusal::from(e),
+        };
+        let stub = RemotingCommand::request(code, opaque).with_serialize_type(serialize_type);
+        Some(refusal.into_response(&stub))
     }
 
     fn connection_opened(&self, conn: &Rc<Connection>) {

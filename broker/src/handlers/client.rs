@@ -6,7 +6,6 @@ use super::{ok, Handled, Refusal};
 use crate::clients::{ClientAddr, ClientVersion};
 use crate::core::BrokerCore;
 use crate::hops::TopicWanted;
-use crate::topics::retry_topic;
 use ringmq_protocol::body::{
     ConsumerIdList, HeartbeatData, LockBatchRequestBody, LockBatchResponseBody,
 };
@@ -36,13 +35,9 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
             }
             for c in &hb.consumer_data_set {
                 // Consumers of a clustering group send failed messages back to the group's retry
-                // topic, so it exists from their first heartbeat (as in Java).
-                let has_retry_topic = core
-                    .topics
-                    .borrow()
-                    .get(&retry_topic(&c.group_name))
-                    .is_some();
-                if c.message_model != "BROADCASTING" && !has_retry_topic {
+                // topic, so it exists from their first heartbeat (as in Java). An existing one is
+                // found without a hop.
+                if c.message_model != "BROADCASTING" {
                     core.ensure_topic(TopicWanted::Retry {
                         group: c.group_name.clone(),
                         queue_nums: 1,

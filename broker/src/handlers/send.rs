@@ -141,6 +141,10 @@ async fn topic_for_send(
 ) -> Result<TopicConfig, Refusal> {
     crate::topics::validate_send_topic(&h.topic)
         .map_err(|e| Refusal::new(e.response_code(), e.to_string()))?;
+    // Every send comes here: a known topic costs one lookup and no allocation beyond the copy.
+    if let Some(config) = core.topics.borrow().get(&h.topic) {
+        return Ok(config.clone());
+    }
     core.ensure_topic(TopicWanted::ForSend {
         topic: h.topic.clone(),
         default_topic: h.default_topic.clone(),
