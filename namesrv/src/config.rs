@@ -207,10 +207,7 @@ impl NamesrvConfig {
 
     /// The settings as properties text, `key=value` per line.
     pub fn to_properties(&self) -> String {
-        self.entries()
-            .into_iter()
-            .map(|(k, v)| format!("{k}={v}\n"))
-            .collect()
+        ringmq_remoting::properties::render(&self.entries())
     }
 
     /// Loads `path` (TOML if it ends in `.toml`, else Java properties) over the defaults.

@@ -35,6 +35,12 @@ fn toml_pairs(text: &str) -> Result<Vec<(String, String)>, String> {
         .collect()
 }
 
+/// Properties text, `key=value` per line, for `-p` (print the effective configuration) and for
+/// answers such as GET_BROKER_CONFIG. The inverse of [`parse`] for plain values.
+pub fn render(entries: &[(String, String)]) -> String {
+    entries.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
+}
+
 /// Parses properties text into `(key, value)` pairs in file order.
 pub fn parse(text: &str) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
