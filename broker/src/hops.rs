@@ -19,6 +19,7 @@ use ringmq_protocol::body::{
     MessageQueue, OffsetWrapper, SubscriptionData, TopicConfig, TopicOffset,
 };
 use ringmq_protocol::{RemotingCommand, ResponseCode};
+use ringmq_remoting::Reply;
 use ringmq_storage::shard::{MessageToStore, PutResult};
 use ringmq_storage::{CommitLogOffset, QueueOffset, StorageError};
 use std::collections::{BTreeMap, BTreeSet};
@@ -67,7 +68,7 @@ pub enum Ask {
 }
 
 pub enum Answer {
-    Response(Option<RemotingCommand>),
+    Response(Option<Reply>),
     Stored(Result<Vec<PutResult>, HopError>),
     Record(Option<Bytes>),
     Topic(Result<TopicConfig, Refusal>),

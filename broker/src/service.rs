@@ -13,7 +13,7 @@ use crate::handlers::{admin, client, lookup, offsets, pull, send, send_back, Ref
 use crate::hops::{Answer, Ask};
 use crate::mesh::{CoreId, CONTROL_CORE};
 use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
-use ringmq_remoting::{Connection, Service};
+use ringmq_remoting::{Connection, Reply, Service};
 use ringmq_storage::CommitLogOffset;
 use std::rc::Rc;
 
@@ -22,7 +22,7 @@ pub struct BrokerService {
 }
 
 impl Service for BrokerService {
-    async fn handle(&self, conn: &Rc<Connection>, req: RemotingCommand) -> Option<RemotingCommand> {
+    async fn handle(&self, conn: &Rc<Connection>, req: RemotingCommand) -> Option<Reply> {
         let core = &self.core;
         let client = ClientAddr {
             core: core.id(),
@@ -45,7 +45,7 @@ impl Service for BrokerService {
             Err(e) => Refusal::from(e),
         };
         let stub = RemotingCommand::request(code, opaque).with_serialize_type(serialize_type);
-        Some(refusal.into_response(&stub))
+        Some(refusal.into_response(&stub).into())
     }
 
     fn connection_opened(&self, conn: &Rc<Connection>) {
@@ -110,34 +110,39 @@ pub async fn handle_here(
     core: &BrokerCore,
     client: ClientAddr,
     req: RemotingCommand,
-) -> Option<RemotingCommand> {
+) -> Option<Reply> {
     let handled = match req.request_code() {
+        // The one reply whose body is not copied: stored records, by reference.
+        RequestCode::PULL_MESSAGE => pull::handle(core, &req).await,
         RequestCode::SEND_MESSAGE
         | RequestCode::SEND_MESSAGE_V2
-        | RequestCode::SEND_BATCH_MESSAGE => send::handle(core, client, &req).await,
-        RequestCode::CONSUMER_SEND_MSG_BACK => send_back::handle(core, &req).await,
-        RequestCode::PULL_MESSAGE => pull::handle(core, &req).await,
+        | RequestCode::SEND_BATCH_MESSAGE => {
+            send::handle(core, client, &req).await.map(Reply::from)
+        }
+        RequestCode::CONSUMER_SEND_MSG_BACK => send_back::handle(core, &req).await.map(Reply::from),
         RequestCode::QUERY_CONSUMER_OFFSET
         | RequestCode::UPDATE_CONSUMER_OFFSET
         | RequestCode::GET_MAX_OFFSET
         | RequestCode::GET_MIN_OFFSET
         | RequestCode::GET_EARLIEST_MSG_STORETIME
-        | RequestCode::SEARCH_OFFSET_BY_TIMESTAMP => offsets::handle(core, &req).await,
+        | RequestCode::SEARCH_OFFSET_BY_TIMESTAMP => {
+            offsets::handle(core, &req).await.map(Reply::from)
+        }
         RequestCode::HEART_BEAT
         | RequestCode::UNREGISTER_CLIENT
         | RequestCode::GET_CONSUMER_LIST_BY_GROUP
         | RequestCode::GET_CONSUMER_CONNECTION_LIST
         | RequestCode::GET_PRODUCER_CONNECTION_LIST
         | RequestCode::LOCK_BATCH_MQ
-        | RequestCode::UNLOCK_BATCH_MQ => client::handle(core, client, &req).await,
+        | RequestCode::UNLOCK_BATCH_MQ => client::handle(core, client, &req).await.map(Reply::from),
         RequestCode::UPDATE_AND_CREATE_TOPIC
         | RequestCode::GET_ALL_TOPIC_CONFIG
         | RequestCode::DELETE_TOPIC_IN_BROKER
         | RequestCode::GET_BROKER_CONFIG
         | RequestCode::GET_TOPIC_STATS_INFO
-        | RequestCode::GET_CONSUME_STATS => admin::handle(core, &req).await,
+        | RequestCode::GET_CONSUME_STATS => admin::handle(core, &req).await.map(Reply::from),
         RequestCode::VIEW_MESSAGE_BY_ID | RequestCode::QUERY_MESSAGE => {
-            lookup::handle(core, &req).await
+            lookup::handle(core, &req).await.map(Reply::from)
         }
         other => Err(Refusal::new(
             ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
@@ -153,6 +158,6 @@ pub async fn handle_here(
             refusal.code,
             refusal.remark
         );
-        refusal.into_response(&req)
+        refusal.into_response(&req).into()
     }))
 }

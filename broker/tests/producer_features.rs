@@ -7,7 +7,7 @@
 mod common;
 
 use common::{
-    fields, fresh_dir, start_broker_with, start_namesrv, wait_for_route, wait_until, Wire,
+    fields, fresh_dir, noise, start_broker_with, start_namesrv, wait_for_route, wait_until, Wire,
 };
 use ringmq_protocol::message::sys_flag;
 use ringmq_protocol::RequestCode;
@@ -25,18 +25,6 @@ const TOPIC: &str = "FeatureTopic";
 /// Below the client's own 4 MiB limit, so the broker is the one that refuses.
 const BROKER_MAX: usize = 3_800_000;
 const BIG: usize = 3 << 20;
-
-/// Deterministic bytes that do not compress (xorshift).
-fn noise(len: usize, mut seed: u64) -> Vec<u8> {
-    (0..len)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed as u8
-        })
-        .collect()
-}
 
 #[allow(deprecated)] // the builder needs more of the client crate; this is enough here
 fn message(tag: &str, key: &str, body: &[u8]) -> Message {

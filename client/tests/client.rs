@@ -3,7 +3,7 @@
 use glommio::net::TcpListener;
 use ringmq_client::{ClientError, RemotingClient};
 use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
-use ringmq_remoting::{serve, Connection, ServerOptions, Service};
+use ringmq_remoting::{serve, Connection, Reply, ServerOptions, Service};
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -15,7 +15,7 @@ struct Echo {
 }
 
 impl Service for Echo {
-    async fn handle(&self, conn: &Rc<Connection>, req: RemotingCommand) -> Option<RemotingCommand> {
+    async fn handle(&self, conn: &Rc<Connection>, req: RemotingCommand) -> Option<Reply> {
         if req.code == 999 {
             conn.close();
             return None;
@@ -35,7 +35,7 @@ impl Service for Echo {
             .insert("n", req.fields().get("n").unwrap_or(""));
         resp.fields_mut()
             .insert("oneways", self.oneways.get().to_string());
-        Some(resp)
+        Some(resp.into())
     }
 }
 

@@ -5,7 +5,7 @@ use crate::kv_config::KvConfig;
 use crate::processor::Namesrv;
 use glommio::net::TcpListener;
 use ringmq_protocol::RemotingCommand;
-use ringmq_remoting::{serve, Connection, ServerOptions, Service};
+use ringmq_remoting::{serve, Connection, Reply, ServerOptions, Service};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
@@ -20,16 +20,16 @@ struct NamesrvService {
 }
 
 impl Service for NamesrvService {
-    async fn handle(
-        &self,
-        conn: &Rc<Connection>,
-        request: RemotingCommand,
-    ) -> Option<RemotingCommand> {
+    async fn handle(&self, conn: &Rc<Connection>, request: RemotingCommand) -> Option<Reply> {
         self.connections
             .borrow_mut()
             .entry(conn.id())
             .or_insert_with(|| Rc::downgrade(conn));
-        Some(self.namesrv.process(conn.id(), &request, Instant::now()))
+        Some(
+            self.namesrv
+                .process(conn.id(), &request, Instant::now())
+                .into(),
+        )
     }
 
     fn connection_closed(&self, conn: &Rc<Connection>) {

@@ -2,20 +2,27 @@
 //!
 //! Handlers answer by returning a response; anything else (a broker notifying a consumer, the name
 //! server dropping an expired broker) goes through [`Connection::send`] and [`Connection::close`].
-//! Encoded frames collect in the outbox until the connection's writer task drains them all in one
-//! write, so responses that became ready in the same wake-up share a system call.
+//! Frames collect in the outbox until the connection's writer task drains them all at once, so
+//! responses that became ready in the same wake-up share a system call. Headers and small bodies
+//! are encoded into one staging buffer; large bodies and body parts are queued by reference.
 
-use bytes::BytesMut;
+use crate::reply::{BodyPart, Reply};
+use bytes::{Bytes, BytesMut};
 use ringmq_protocol::RemotingCommand;
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::task::{Poll, Waker};
 
+/// Bodies at least this long are queued by reference instead of copied into the staging buffer.
+/// Below it a copy costs less than one more entry in the write's buffer list.
+const BY_REFERENCE: usize = 16 * 1024;
+
 pub struct Connection {
     id: u64,
     peer: SocketAddr,
-    outbox: RefCell<BytesMut>,
+    outbox: RefCell<Outbox>,
     writer: Cell<Option<Waker>>,
     reader: Cell<Option<Waker>>,
     closed: Cell<bool>,
@@ -26,7 +33,7 @@ impl Connection {
         Self {
             id,
             peer,
-            outbox: RefCell::new(BytesMut::new()),
+            outbox: RefCell::new(Outbox::default()),
             writer: Cell::new(None),
             reader: Cell::new(None),
             closed: Cell::new(false),
@@ -47,7 +54,25 @@ impl Connection {
         if self.closed.get() {
             return;
         }
-        cmd.encode(&mut self.outbox.borrow_mut());
+        let mut out = self.outbox.borrow_mut();
+        cmd.encode_head(cmd.body.len(), &mut out.staged);
+        out.push_body(&cmd.body);
+        drop(out);
+        wake(&self.writer);
+    }
+
+    /// Queues `reply` for writing, its parts by reference. Ignored once the connection is closed.
+    pub fn send_reply(&self, reply: Reply) {
+        if self.closed.get() {
+            return;
+        }
+        let mut out = self.outbox.borrow_mut();
+        reply.command.encode_head(reply.body_len(), &mut out.staged);
+        out.push_body(&reply.command.body);
+        for part in reply.parts {
+            out.push_part(part);
+        }
+        drop(out);
         wake(&self.writer);
     }
 
@@ -67,18 +92,18 @@ impl Connection {
         self.outbox.borrow().len()
     }
 
-    /// Everything queued so far, or `None` once closed. Waits while the outbox is empty.
-    pub(crate) async fn next_batch(&self) -> Option<BytesMut> {
+    /// Everything queued so far, in order, or `None` once closed. Waits while the outbox is empty.
+    pub(crate) async fn next_batch(&self) -> Option<VecDeque<BodyPart>> {
         poll_fn(|cx| {
             if self.closed.get() {
                 return Poll::Ready(None);
             }
             let mut out = self.outbox.borrow_mut();
-            if out.is_empty() {
+            if out.len() == 0 {
                 self.writer.set(Some(cx.waker().clone()));
                 return Poll::Pending;
             }
-            let batch = out.split();
+            let batch = out.take();
             drop(out);
             // The reader may be waiting for room.
             wake(&self.reader);
@@ -114,6 +139,53 @@ impl Connection {
             }
         })
         .await
+    }
+}
+
+/// Frames waiting to be written: `queued` in order, then whatever is in `staged`.
+#[derive(Default)]
+struct Outbox {
+    queued: VecDeque<BodyPart>,
+    queued_bytes: usize,
+    staged: BytesMut,
+}
+
+impl Outbox {
+    fn len(&self) -> usize {
+        self.queued_bytes + self.staged.len()
+    }
+
+    /// Appends a frame's own body: copied when small, by reference when large.
+    fn push_body(&mut self, body: &Bytes) {
+        if body.len() < BY_REFERENCE {
+            self.staged.extend_from_slice(body);
+        } else {
+            self.push_part(BodyPart::Memory(body.clone()));
+        }
+    }
+
+    fn push_part(&mut self, part: BodyPart) {
+        if part.is_empty() {
+            return;
+        }
+        self.seal_staged();
+        self.queued_bytes += part.len();
+        self.queued.push_back(part);
+    }
+
+    /// Moves the staged bytes to the end of the queue, keeping their order before what follows.
+    fn seal_staged(&mut self) {
+        if !self.staged.is_empty() {
+            let staged = self.staged.split().freeze();
+            self.queued_bytes += staged.len();
+            self.queued.push_back(BodyPart::Memory(staged));
+        }
+    }
+
+    fn take(&mut self) -> VecDeque<BodyPart> {
+        self.seal_staged();
+        self.queued_bytes = 0;
+        std::mem::take(&mut self.queued)
     }
 }
 

@@ -2,14 +2,18 @@
 //!
 //! What a server process needs between the socket and its request handlers, shared by the name
 //! server and the broker: [`server`] accepts connections and drives each one ([`connection`]),
-//! decoding every complete frame per read and writing all ready responses in one write;
+//! decoding every complete frame per read and writing all ready responses in one write
+//! ([`reply`]: bodies that stay where they are, in memory or in a file, until the socket takes them);
 //! [`startup`] checks the limits glommio needs and sets up logging; [`properties`] reads Java
 //! `.properties` files so existing `namesrv.properties` / `broker.conf` files keep working.
 
 pub mod connection;
 pub mod properties;
+pub mod reply;
 pub mod server;
 pub mod startup;
+mod writer;
 
 pub use connection::Connection;
+pub use reply::{BodyPart, FileRegion, Reply};
 pub use server::{serve, ServerOptions, Service};

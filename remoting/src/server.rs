@@ -7,12 +7,14 @@
 //! as the Java server does: once framing is lost nothing after it can be trusted.
 
 use crate::connection::Connection;
+use crate::reply::Reply;
 use bytes::BytesMut;
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use glommio::net::TcpListener;
 use ringmq_protocol::{FrameDecoder, RemotingCommand, DEFAULT_MAX_FRAME_LEN};
 use std::cell::Cell;
 use std::future::Future;
+use std::os::fd::AsRawFd;
 use std::rc::Rc;
 
 /// What a server does with requests. One instance serves every connection of an executor.
@@ -22,7 +24,7 @@ pub trait Service: 'static {
         &self,
         conn: &Rc<Connection>,
         request: RemotingCommand,
-    ) -> impl Future<Output = Option<RemotingCommand>>;
+    ) -> impl Future<Output = Option<Reply>>;
 
     /// Called once for each accepted connection, before its first request.
     fn connection_opened(&self, _conn: &Rc<Connection>) {}
@@ -84,11 +86,21 @@ async fn drive<S: Service>(
     service: Rc<S>,
     options: Rc<ServerOptions>,
 ) {
+    let fd = stream.as_raw_fd();
+    if let Err(e) = crate::writer::set_nonblocking(fd) {
+        log::warn!(
+            "closing connection from {}: cannot set O_NONBLOCK: {e}",
+            conn.peer()
+        );
+        conn.close();
+        service.connection_closed(&conn);
+        return;
+    }
     let (mut reader, mut writer) = futures_lite::io::split(stream);
     let writer_conn = conn.clone();
     let writer_task = glommio::spawn_local(async move {
-        while let Some(batch) = writer_conn.next_batch().await {
-            if let Err(e) = writer.write_all(&batch).await {
+        while let Some(mut batch) = writer_conn.next_batch().await {
+            if let Err(e) = crate::writer::write_parts(&mut writer, fd, &mut batch).await {
                 log::debug!("connection {}: write failed: {e}", writer_conn.id());
                 writer_conn.close();
                 break;
@@ -151,7 +163,7 @@ fn dispatch<S: Service>(conn: &Rc<Connection>, service: &Rc<S>, cmd: RemotingCom
         let oneway = cmd.is_oneway();
         if let Some(response) = service.handle(&conn, cmd).await {
             if !oneway {
-                conn.send(&response);
+                conn.send_reply(response);
             }
         }
     })

@@ -12,7 +12,7 @@ use ringmq_protocol::header::send::{SendMessageRequestHeaderV2, SendMessageRespo
 use ringmq_protocol::json::{self, JsonStyle};
 use ringmq_protocol::message::{body_crc, StoredMessage};
 use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
-use ringmq_remoting::{serve, Connection, ServerOptions, Service};
+use ringmq_remoting::{serve, Connection, Reply, ServerOptions, Service};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -80,18 +80,14 @@ pub fn start(behaviour: Behaviour) -> String {
 }
 
 impl Service for Fake {
-    async fn handle(
-        &self,
-        _conn: &Rc<Connection>,
-        req: RemotingCommand,
-    ) -> Option<RemotingCommand> {
-        Some(match req.request_code() {
+    async fn handle(&self, _conn: &Rc<Connection>, req: RemotingCommand) -> Option<Reply> {
+        Some(Reply::from(match req.request_code() {
             RequestCode::GET_ROUTEINFO_BY_TOPIC => self.route(&req),
             RequestCode::SEND_MESSAGE_V2 => self.send(&req).await,
             RequestCode::GET_MAX_OFFSET => self.max_offset(&req),
             RequestCode::PULL_MESSAGE => self.pull(&req).await,
             _ => RemotingCommand::response_to(&req, ResponseCode::REQUEST_CODE_NOT_SUPPORTED, None),
-        })
+        }))
     }
 }
 

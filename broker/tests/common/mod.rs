@@ -277,3 +277,16 @@ pub fn start_producer(
 pub fn body_of(m: &rocketmq_model::common::message::message_ext::MessageExt) -> Vec<u8> {
     m.body().map(|b| b.to_vec()).unwrap_or_default()
 }
+
+/// Deterministic bytes that do not compress and differ at every offset (xorshift; `seed` must
+/// not be 0).
+pub fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+    (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as u8
+        })
+        .collect()
+}

@@ -10,8 +10,18 @@ use crate::error::{from_glommio, Result, StorageError};
 use crate::offset::CommitLogOffset;
 use bytes::Bytes;
 use glommio::io::{DmaBuffer, DmaFile, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Opens `path` read-only through the page cache.
+fn open_sendable(path: &Path) -> Result<Arc<File>> {
+    File::open(path)
+        .map(Arc::new)
+        .map_err(|e| StorageError::io(path, e))
+}
 
 /// Direct I/O works in whole pages.
 pub const PAGE: u64 = 4096;
@@ -28,9 +38,16 @@ pub fn align_up(v: u64) -> u64 {
     align_down(v + PAGE - 1)
 }
 
+/// How long removal waits for replies still sending a range of the segment (Java's
+/// `destroyMapedFileIntervalForcibly` default). They are normally gone within milliseconds.
+const REMOVE_WAIT_FOR_READERS: Duration = Duration::from_secs(120);
+
 #[derive(Debug)]
 pub struct CommitLogSegment {
     file: DmaFile,
+    /// The same file opened for plain buffered reads: what `sendfile` sends cold records from.
+    /// `O_DIRECT` would demand block-aligned ranges, and records are not aligned.
+    sendable: Arc<File>,
     path: PathBuf,
     base: CommitLogOffset,
     size: u64,
@@ -90,6 +107,7 @@ impl CommitLogSegment {
         sync_dir(dir)?;
         Ok(Self {
             file,
+            sendable: open_sendable(&path)?,
             path,
             base,
             size,
@@ -107,6 +125,7 @@ impl CommitLogSegment {
             .map_err(|e| from_glommio(path, e))?;
         Ok(Self {
             file,
+            sendable: open_sendable(path)?,
             path: path.to_owned(),
             base,
             size,
@@ -185,15 +204,33 @@ impl CommitLogSegment {
         Ok(Bytes::copy_from_slice(&r[..len]))
     }
 
+    /// A shared, buffered (not `O_DIRECT`) handle on the segment, for sending a range of it with
+    /// `sendfile`. Removal waits while any is held.
+    pub fn sendable(&self) -> Arc<File> {
+        self.sendable.clone()
+    }
+
     /// Deletes the file. Its blocks are released first in small paced steps (punching holes
     /// from the end), so freeing a 1 GiB extent never holds the disk for long: Java brokers show
-    /// ~1 s send stalls when such a file is unlinked at once. In-flight readers keep the open file
-    /// until they drop it.
+    /// ~1 s send stalls when such a file is unlinked at once. Punched ranges read as zeros, so
+    /// this first waits (up to [`REMOVE_WAIT_FOR_READERS`]) until no reply still holds a
+    /// [`CommitLogSegment::sendable`] handle.
     pub async fn remove(&self) -> Result<()> {
+        let since = Instant::now();
+        while Arc::strong_count(&self.sendable) > 1 && since.elapsed() < REMOVE_WAIT_FOR_READERS {
+            glommio::timer::sleep(Duration::from_millis(50)).await;
+        }
+        if Arc::strong_count(&self.sendable) > 1 {
+            log::warn!(
+                "{}: removing while a reply still reads from it (after {:?})",
+                self.path.display(),
+                REMOVE_WAIT_FOR_READERS
+            );
+        }
         // Small steps with pauses: on a file system mounted with `discard`, each freed range is
         // a synchronous TRIM that queues ahead of the log's own writes.
         const STEP: u64 = 4 << 20;
-        const PAUSE: std::time::Duration = std::time::Duration::from_millis(4);
+        const PAUSE: Duration = Duration::from_millis(4);
         let mut end = self.size;
         while end > 0 {
             let start = end.saturating_sub(STEP);

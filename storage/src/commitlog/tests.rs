@@ -321,3 +321,34 @@ fn oversized_records_are_refused() {
     });
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn a_segment_is_not_punched_out_while_a_reply_still_sends_from_it() {
+    run(|| async {
+        let dir = temp_dir("sendable");
+        std::fs::create_dir_all(&dir).unwrap();
+        let seg = Rc::new(
+            CommitLogSegment::create(&dir, CommitLogOffset(0), 64 * 1024)
+                .await
+                .unwrap(),
+        );
+        let mut page = seg.alloc(4096);
+        page.as_bytes_mut().fill(0xAB);
+        seg.write_at(page, 0).await.unwrap();
+        // A pull reply holding a range of the segment, not yet on the socket.
+        let held = seg.sendable();
+        let removing = {
+            let seg = seg.clone();
+            glommio::spawn_local(async move { seg.remove().await })
+        };
+        glommio::timer::sleep(Duration::from_millis(200)).await;
+        let mut buf = [0u8; 16];
+        held.read_exact_at(&mut buf, 100).unwrap();
+        assert_eq!(buf, [0xAB; 16], "the held range still reads as written");
+        assert!(seg.path().exists(), "removal waits for the holder");
+        drop(held);
+        removing.await.unwrap();
+        assert!(!seg.path().exists());
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}
