@@ -5,10 +5,12 @@
 //! [`JsonStyle::Fastjson`](crate::json::JsonStyle) unless the peer asked for standard JSON.
 
 pub mod client;
+pub mod group;
 pub mod register;
 pub mod route;
 
 pub use client::*;
+pub use group::*;
 pub use register::*;
 pub use route::*;
 

@@ -116,3 +116,31 @@ fn consume_stats_from_java_decode_with_object_keys() {
         assert!(String::from_utf8_lossy(&ours).contains(r#"{"brokerName":"broker-a","queueId":0,"#));
     }
 }
+
+#[test]
+fn a_subscription_group_body_missing_fields_gets_javas_initial_values() {
+    // What an admin tool sends when it sets only the retries.
+    let g: SubscriptionGroupConfig =
+        from_slice(br#"{"groupName":"g1","retryMaxTimes":3,"consumeEnable":false}"#).unwrap();
+    assert_eq!(g.group_name, "g1");
+    assert_eq!(g.retry_max_times, 3);
+    assert!(!g.consume_enable);
+    assert!(g.consume_broadcast_enable && g.notify_consumer_ids_changed_enable);
+    assert_eq!(
+        (g.retry_queue_nums, g.which_broker_when_consume_slowly),
+        (1, 1)
+    );
+    assert_eq!(
+        g,
+        SubscriptionGroupConfig {
+            group_name: "g1".into(),
+            retry_max_times: 3,
+            consume_enable: false,
+            ..Default::default()
+        }
+    );
+    // Written back with every field, `false` included, as fastjson writes a bean.
+    let text = String::from_utf8(to_vec(&g, JsonStyle::Fastjson)).unwrap();
+    assert!(text.contains(r#""consumeEnable":false"#), "{text}");
+    assert!(text.contains(r#""retryQueueNums":1"#), "{text}");
+}

@@ -165,8 +165,13 @@ impl<'a> JsonObjectReader<'a> {
 
     /// Reads field `name`; absent or `null` gives the default, as fastjson does.
     pub fn field<T: JsonCodec + Default>(&self, name: &str) -> Result<T, JsonError> {
+        self.field_or(name, T::default())
+    }
+
+    /// Reads field `name`; absent or `null` gives `initial` (the bean's initial value).
+    pub fn field_or<T: JsonCodec>(&self, name: &str, initial: T) -> Result<T, JsonError> {
         match self.value.get(name) {
-            None | Some(Json::Null) => Ok(T::default()),
+            None | Some(Json::Null) => Ok(initial),
             Some(v) => T::from_json(v).map_err(|e| match e {
                 JsonError::Type { field, expected } => JsonError::Type {
                     field: if field.is_empty() {
@@ -192,25 +197,36 @@ pub fn bean_from_key<T: JsonCodec>(k: &Json) -> Result<T, JsonError> {
 
 /// Declares a body type with its JSON field names and implements [`JsonCodec`] for it.
 ///
+/// A field may name the value it has when absent (`=> "name" = expr`), for Java beans whose
+/// fields start at something other than zero or `false`: fastjson leaves an absent field at the
+/// bean's initial value, and `Default` gives the same values.
+///
 /// ```
 /// ringmq_protocol::json_bean! {
 ///     /// A queue of a topic on one broker.
 ///     pub struct Queue {
 ///         pub broker_name: String => "brokerName",
 ///         pub queue_id: i32 => "queueId",
+///         pub readable: bool => "readable" = true,
 ///     }
 /// }
 /// let q: Queue = ringmq_protocol::json::from_slice(br#"{"queueId":3,"brokerName":"b"}"#).unwrap();
-/// assert_eq!(q.queue_id, 3);
+/// assert_eq!((q.queue_id, q.readable), (3, true));
 /// ```
 #[macro_export]
 macro_rules! json_bean {
     ($(#[$meta:meta])* pub struct $name:ident {
-        $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty => $json:literal ),* $(,)?
+        $( $(#[$fmeta:meta])* pub $field:ident : $ty:ty => $json:literal $(= $initial:expr)? ),* $(,)?
     }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Default, PartialEq)]
+        #[derive(Debug, Clone, PartialEq)]
         pub struct $name { $( $(#[$fmeta])* pub $field: $ty, )* }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self { $( $field: $crate::json_bean!(@initial $($initial)?), )* }
+            }
+        }
 
         impl $crate::json::JsonCodec for $name {
             fn to_json(&self) -> $crate::json::Json {
@@ -233,7 +249,8 @@ macro_rules! json_bean {
 
             fn from_json(v: &$crate::json::Json) -> Result<Self, $crate::json::JsonError> {
                 let r = $crate::json::JsonObjectReader::new(v, stringify!($name))?;
-                Ok(Self { $( $field: r.field($json)?, )* })
+                let initial = <Self as Default>::default();
+                Ok(Self { $( $field: r.field_or($json, initial.$field)?, )* })
             }
 
             fn from_json_key(k: &$crate::json::Json) -> Result<Self, $crate::json::JsonError> {
@@ -241,4 +258,6 @@ macro_rules! json_bean {
             }
         }
     };
+    (@initial $initial:expr) => { $initial };
+    (@initial) => { Default::default() };
 }
