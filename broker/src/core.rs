@@ -3,13 +3,15 @@
 //! Every core has a [`BrokerCore`]: the shards it owns (shard `s` lives on core `s % cores`), the
 //! committed offsets and held pulls of those shards' queues, the delay levels whose schedule
 //! queue it owns, its client connections, and copies of the two tables every request reads (the
-//! topic table and the consumer groups' subscriptions). The control core (core 0) also has the
-//! [`Control`] state: the topic table that counts, the client registry and the queue locks.
+//! topic table, the subscription groups and the consumer groups' subscriptions). The control core
+//! (core 0) also has the [`Control`] state: the client registry and the queue locks, and its
+//! topic and group tables are the ones that count.
 //! Which core a request runs on is decided in [`crate::service`]; how cores ask each other is in
 //! [`crate::hops`].
 
 use crate::clients::ClientRegistry;
 use crate::config::BrokerConfig;
+use crate::groups::GroupTable;
 use crate::handlers::Refusal;
 use crate::locks::QueueLocks;
 use crate::mesh::{CoreId, Mesh, CONTROL_CORE};
@@ -37,6 +39,8 @@ pub struct BrokerCore {
     /// On the control core the table that counts; elsewhere a copy the control core keeps
     /// current (see [`crate::hops`]).
     pub topics: RefCell<TopicTable>,
+    /// Subscription groups: like `topics`, the table on the control core, copies elsewhere.
+    pub groups: RefCell<GroupTable>,
     /// group -> topic -> subscription, copied from the control core's client registry: a pull
     /// without its own subscription filters by the group's.
     pub subscriptions: RefCell<HashMap<String, HashMap<String, SubscriptionData>>>,
@@ -57,12 +61,21 @@ pub struct BrokerCore {
     arrivals: RefCell<HashMap<(String, i32), Rc<Signal>>>,
 }
 
+/// The tables every core reads: the ones that count on the control core, copies elsewhere.
+pub struct Tables {
+    pub topics: TopicTable,
+    pub groups: GroupTable,
+}
+
 /// State that is not per queue, owned by the control core.
 pub struct Control {
     pub clients: RefCell<ClientRegistry>,
     pub locks: RefCell<QueueLocks>,
     /// Wakes the registration task when topics change.
     pub topics_changed: Signal,
+    /// Groups whose offsets were deleted since the offsets file was last written: it drops them
+    /// after taking in the cores' progress.
+    pub forgotten_offsets: RefCell<Vec<String>>,
     /// Start-up: how many other cores reported their shards open, and the first failure.
     pub opened: RefCell<(usize, Option<String>)>,
     pub opened_changed: Signal,
@@ -74,6 +87,7 @@ impl Control {
             clients: RefCell::new(ClientRegistry::default()),
             locks: RefCell::new(QueueLocks::default()),
             topics_changed: Signal::default(),
+            forgotten_offsets: RefCell::new(Vec::new()),
             opened: RefCell::new((0, None)),
             opened_changed: Signal::default(),
         }
@@ -92,7 +106,7 @@ impl BrokerCore {
         meta: StoreMeta,
         mesh: Rc<Mesh>,
         shards: Vec<Option<Rc<Shard>>>,
-        topics: TopicTable,
+        tables: Tables,
         offsets: ConsumerOffsets,
         delay_offsets: DelayOffsets,
     ) -> Self {
@@ -102,7 +116,8 @@ impl BrokerCore {
             meta,
             mesh,
             shards,
-            topics: RefCell::new(topics),
+            topics: RefCell::new(tables.topics),
+            groups: RefCell::new(tables.groups),
             subscriptions: RefCell::new(HashMap::new()),
             offsets: RefCell::new(offsets),
             delay_offsets: RefCell::new(delay_offsets),

@@ -11,12 +11,14 @@
 
 use crate::clients::ClientAddr;
 use crate::core::BrokerCore;
+use crate::groups::GroupChange;
 use crate::handlers::Refusal;
 use crate::mesh::{CoreId, Envelope, MeshError, CONTROL_CORE};
 use crate::topics::{TopicChange, TopicTable, RETRY_GROUP_TOPIC_PREFIX};
 use bytes::{Bytes, BytesMut};
 use ringmq_protocol::body::{
-    MessageQueue, OffsetWrapper, SubscriptionData, TopicConfig, TopicOffset,
+    MessageQueue, OffsetWrapper, SubscriptionData, SubscriptionGroupConfig, TopicConfig,
+    TopicOffset,
 };
 use ringmq_protocol::{RemotingCommand, ResponseCode};
 use ringmq_remoting::Reply;
@@ -47,9 +49,22 @@ pub enum Ask {
     /// From the control core: apply these changes to your copy of the topic table.
     /// [`Answer::Done`] once applied.
     ApplyTopics(Vec<TopicChange>),
-    /// From the control core at start-up: your copy of the topic table, and the port every core
-    /// listens on. [`Answer::Started`] once listening.
-    Start { topics: Vec<TopicChange>, port: u16 },
+    /// To the control core: a subscription group a request needs, made with defaults if the
+    /// rules allow ([`BrokerCore::find_group`]). [`Answer::Group`].
+    EnsureGroup(String),
+    /// From the control core: apply these changes to your copy of the subscription groups.
+    /// [`Answer::Done`] once applied.
+    ApplyGroups(Vec<GroupChange>),
+    /// From the control core: forget every committed offset of this group (DELETE_SUBSCRIPTIONGROUP
+    /// with `removeOffset`). [`Answer::Done`].
+    ForgetGroupOffsets(String),
+    /// From the control core at start-up: your copies of the topic and group tables, and the
+    /// port every core listens on. [`Answer::Started`] once listening.
+    Start {
+        topics: Vec<TopicChange>,
+        groups: Vec<GroupChange>,
+        port: u16,
+    },
     /// Extent of this core's queues of a topic (GET_TOPIC_STATS_INFO). [`Answer::TopicStats`].
     TopicStats(String),
     /// Topics this core has committed offsets of a group on. [`Answer::Topics`].
@@ -72,6 +87,7 @@ pub enum Answer {
     Stored(Result<Vec<PutResult>, HopError>),
     Record(Option<Bytes>),
     Topic(Result<TopicConfig, Refusal>),
+    Group(Result<Option<SubscriptionGroupConfig>, Refusal>),
     Done,
     Started(Result<(), String>),
     TopicStats(Result<Vec<(MessageQueue, TopicOffset)>, HopError>),
@@ -176,8 +192,18 @@ pub fn serve(core: &Rc<BrokerCore>, from: CoreId, envelope: Envelope) {
                     reply(core, from, token, async { Answer::Done });
                     return;
                 }
-                Ask::Start { topics, port } => {
+                Ask::ApplyGroups(changes) => {
+                    core.apply_groups(changes);
+                    reply(core, from, token, async { Answer::Done });
+                    return;
+                }
+                Ask::Start {
+                    topics,
+                    groups,
+                    port,
+                } => {
                     apply_topics(core, topics);
+                    core.apply_groups(groups);
                     let c = core.clone();
                     reply(core, from, token, async move {
                         Answer::Started(
@@ -227,6 +253,11 @@ async fn serve_ask(core: &Rc<BrokerCore>, ask: Ask) -> Answer {
         }
         Ask::RecordAt(offset) => Answer::Record(core.record_here(offset).await),
         Ask::EnsureTopic(wanted) => Answer::Topic(core.ensure_topic(wanted).await),
+        Ask::EnsureGroup(group) => Answer::Group(core.find_group(&group).await),
+        Ask::ForgetGroupOffsets(group) => {
+            core.offsets.borrow_mut().remove_group(&group);
+            Answer::Done
+        }
         Ask::TopicStats(topic) => Answer::TopicStats(core.topic_stats_here(&topic).await),
         Ask::TopicsOfGroup(group) => Answer::Topics(core.offsets.borrow().topics_of_group(&group)),
         Ask::ConsumeStats { group, topics } => {
@@ -245,7 +276,8 @@ async fn serve_ask(core: &Rc<BrokerCore>, ask: Ask) -> Answer {
             .detach();
             Answer::Closed(closed.map_err(|e| e.to_string()))
         }
-        Ask::ApplyTopics(_) | Ask::Start { .. } => Answer::Done, // served in `serve`
+        // Served in `serve`, before anything that arrives after them.
+        Ask::ApplyTopics(_) | Ask::ApplyGroups(_) | Ask::Start { .. } => Answer::Done,
     }
 }
 

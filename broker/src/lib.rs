@@ -1,10 +1,11 @@
 //! The broker: thread-per-core send, pull, offsets and consumer groups over the remoting protocol.
 //!
 //! What it owns: its settings ([`config`], Java's `broker.conf` keys), its topic table
-//! ([`topics`], Java's `TopicConfigManager` and `topics.json`), the committed consumer offsets
+//! ([`topics`], Java's `TopicConfigManager` and `topics.json`), its subscription groups
+//! ([`groups`], `subscriptionGroup.json`), the committed consumer offsets
 //! ([`offsets`], `consumerOffset.json`), connected clients and queue locks ([`clients`],
 //! [`locks`]), delayed delivery ([`schedule`], `delayOffset.json`), and one handler per request
-//! family ([`handlers`]).
+//! family ([`handlers`]). [`persist`] writes those JSON files crash-safely.
 //!
 //! One glommio executor runs on each core ([`server`]), each with its own listener on the same
 //! port (SO_REUSEPORT). Who owns what:
@@ -15,8 +16,8 @@
 //! | a queue's committed offsets and held pulls | the core of the queue's shard |
 //! | a delay level's progress and delivery task | the core of its `SCHEDULE_TOPIC_XXXX` queue |
 //! | a client connection | the core that accepted it |
-//! | topic table (written, registered), client registry, queue locks | the control core, 0 |
-//! | copies of the topic table and of groups' subscriptions | every core, kept by core 0 |
+//! | topic table (written, registered), subscription groups, client registry, queue locks | the control core, 0 |
+//! | copies of the topic table, the subscription groups and groups' subscriptions | every core, kept by core 0 |
 //!
 //! [`service`] runs each request on the core that owns what it touches; [`hops`] is everything
 //! cores ask of each other, over the channels of [`mesh`]. No state is shared between cores and
@@ -25,11 +26,13 @@
 pub mod clients;
 pub mod config;
 pub mod core;
+pub mod groups;
 pub mod handlers;
 pub mod hops;
 pub mod locks;
 pub mod mesh;
 pub mod offsets;
+pub mod persist;
 pub mod registration;
 pub mod schedule;
 pub mod server;

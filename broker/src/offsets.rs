@@ -6,7 +6,7 @@
 //! numeric keys), written crash-safely, so offsets carry over from a Java broker and back.
 
 use crate::config::BrokerConfig;
-use crate::topics::{load_json, write_atomically, PersistError};
+use crate::persist::{load_json, write_atomically, PersistError};
 use ringmq_protocol::json::{self, JsonStyle};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -15,7 +15,8 @@
 
 use crate::core::BrokerCore;
 use crate::hops::HopError;
-use crate::topics::{load_json, write_atomically, PersistError, SCHEDULE_TOPIC};
+use crate::persist::{load_json, write_atomically, PersistError};
+use crate::topics::SCHEDULE_TOPIC;
 use ringmq_protocol::json::{self, JsonStyle};
 use ringmq_protocol::message::properties::{self, Properties};
 use ringmq_protocol::message::StoredMessage;

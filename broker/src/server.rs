@@ -15,7 +15,8 @@
 //!    delay progress and topics.
 
 use crate::config::BrokerConfig;
-use crate::core::BrokerCore;
+use crate::core::{BrokerCore, Tables};
+use crate::groups::GroupTable;
 use crate::handlers::client::notify_group_changed;
 use crate::hops::{self, Answer, Ask, Progress, Tell};
 use crate::mesh::{self, Mesh, MeshError, MeshPlan, CONTROL_CORE};
@@ -38,7 +39,7 @@ pub enum StartError {
     #[error("{0}")]
     Storage(#[from] ringmq_storage::StorageError),
     #[error("{0}")]
-    Tables(#[from] crate::topics::PersistError),
+    Tables(#[from] crate::persist::PersistError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -148,17 +149,23 @@ pub async fn run_core(
             return Err(e);
         }
     };
-    let topics = if id == CONTROL_CORE {
-        TopicTable::load(&config)?
+    let tables = if id == CONTROL_CORE {
+        Tables {
+            topics: TopicTable::load(&config)?,
+            groups: GroupTable::load(&config)?,
+        }
     } else {
-        TopicTable::in_memory(&config)
+        Tables {
+            topics: TopicTable::in_memory(&config),
+            groups: GroupTable::in_memory(),
+        }
     };
     let core = Rc::new(BrokerCore::new(
         config,
         meta,
         mesh.clone(),
         shards,
-        topics,
+        tables,
         offsets,
         delays,
     ));
@@ -244,11 +251,15 @@ impl ProgressFiles {
         })
     }
 
-    /// Takes in every core's progress and writes what changed.
-    fn write(&mut self, parts: Vec<Progress>) {
+    /// Takes in every core's progress, drops the offsets of groups deleted since the last write
+    /// (a part gathered before the deletion may still carry them), and writes what changed.
+    fn write(&mut self, parts: Vec<Progress>, forgotten: Vec<String>) {
         for part in parts {
             self.offsets.absorb(part.offsets);
             self.delays.absorb(part.delays);
+        }
+        for group in forgotten {
+            self.offsets.remove_group(&group);
         }
         if let Err(e) = self.offsets.persist() {
             log::error!("cannot persist consumer offsets: {e}");
@@ -280,10 +291,12 @@ async fn run_control(
         return Err(StartError::Core { core: 0, why });
     }
     let snapshot = core.topics.borrow().snapshot();
+    let group_snapshot = core.groups.borrow().snapshot();
     for (other, answer) in core
         .mesh
         .ask_all(|| Ask::Start {
             topics: snapshot.clone(),
+            groups: group_snapshot.clone(),
             port: core.config.listen_port,
         })
         .await
@@ -377,8 +390,9 @@ async fn shut_down(
         }
     }
     progress.push(close_core(core).await?);
-    files.borrow_mut().write(progress);
+    files.borrow_mut().write(progress, forgotten_offsets(core));
     core.topics.borrow_mut().persist()?;
+    core.groups.borrow_mut().persist()?;
     core.mark_stopped();
     match failure {
         Some(e) => Err(e),
@@ -418,6 +432,13 @@ async fn keep_registered(core: Weak<BrokerCore>, namesrvs: Rc<NameServers>) {
     }
 }
 
+fn forgotten_offsets(core: &BrokerCore) -> Vec<String> {
+    core.control
+        .as_ref()
+        .map(|c| std::mem::take(&mut *c.forgotten_offsets.borrow_mut()))
+        .unwrap_or_default()
+}
+
 /// Writes every core's progress and drops clients that stopped sending heartbeats.
 async fn housekeeping(core: Weak<BrokerCore>, files: Rc<RefCell<ProgressFiles>>) {
     loop {
@@ -433,7 +454,7 @@ async fn housekeeping(core: Weak<BrokerCore>, files: Rc<RefCell<ProgressFiles>>)
             return;
         }
         let progress = c.all_progress().await;
-        files.borrow_mut().write(progress);
+        files.borrow_mut().write(progress, forgotten_offsets(&c));
         let changed = match &c.control {
             Some(control) => control.clients.borrow_mut().expire(Instant::now()),
             None => Vec::new(),

@@ -2,8 +2,8 @@
 //!
 //! A request runs on the core that owns what it touches, so its handler finds that state local:
 //! sends, pulls and offset requests on the core of their (topic, queue); VIEW_MESSAGE_BY_ID and
-//! CONSUMER_SEND_MSG_BACK on the core of their commit-log offset; client membership, locks and
-//! topic administration on the control core. Everything else runs where it arrived and asks
+//! CONSUMER_SEND_MSG_BACK on the core of their commit-log offset; client membership, locks,
+//! topic and subscription-group administration on the control core. Everything else runs where it arrived and asks
 //! other cores for what it needs ([`crate::hops`]). A request that arrived elsewhere crosses once
 //! each way: the request to its core, the response back to the connection's core.
 
@@ -99,7 +99,11 @@ fn route(core: &BrokerCore, req: &RemotingCommand) -> CoreId {
         | RequestCode::UNLOCK_BATCH_MQ
         | RequestCode::UPDATE_AND_CREATE_TOPIC
         | RequestCode::GET_ALL_TOPIC_CONFIG
-        | RequestCode::DELETE_TOPIC_IN_BROKER => Some(CONTROL_CORE),
+        | RequestCode::DELETE_TOPIC_IN_BROKER
+        | RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP
+        | RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG
+        | RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG
+        | RequestCode::DELETE_SUBSCRIPTIONGROUP => Some(CONTROL_CORE),
         _ => None,
     };
     owner.unwrap_or(core.id())
@@ -138,6 +142,10 @@ pub async fn handle_here(
         RequestCode::UPDATE_AND_CREATE_TOPIC
         | RequestCode::GET_ALL_TOPIC_CONFIG
         | RequestCode::DELETE_TOPIC_IN_BROKER
+        | RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP
+        | RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG
+        | RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG
+        | RequestCode::DELETE_SUBSCRIPTIONGROUP
         | RequestCode::GET_BROKER_CONFIG
         | RequestCode::GET_TOPIC_STATS_INFO
         | RequestCode::GET_CONSUME_STATS => admin::handle(core, &req).await.map(Reply::from),

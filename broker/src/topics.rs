@@ -4,13 +4,11 @@
 //! topics.json` in the shape Java writes, so a Java broker's store carries over.
 
 use crate::config::BrokerConfig;
+use crate::persist::{load_json, write_atomically, PersistError};
 use ringmq_protocol::body::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
-use ringmq_protocol::json::{self, JsonCodec, JsonStyle};
+use ringmq_protocol::json::{self, JsonStyle};
 use ringmq_protocol::ResponseCode;
 use std::collections::{BTreeMap, BTreeSet};
-use std::ffi::OsString;
-use std::fs::{self, File};
-use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -97,17 +95,6 @@ impl TopicError {
             _ => ResponseCode::SYSTEM_ERROR,
         }
     }
-}
-
-/// A config file (topics, offsets) that cannot be read or written.
-#[derive(Debug, thiserror::Error)]
-pub enum PersistError {
-    #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: io::Error },
-    #[error("{path} is unreadable ({reason}), and no readable backup {path}.bak exists")]
-    Corrupt { path: PathBuf, reason: String },
-    #[error("cannot write {path}: {source}")]
-    Write { path: PathBuf, source: io::Error },
 }
 
 /// Java's `TopicValidator.validateTopic`: not blank, only `[%|a-zA-Z0-9_-]`, at most 127 bytes.
@@ -509,86 +496,11 @@ impl TopicTable {
     }
 }
 
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = OsString::from(path.as_os_str());
-    s.push(suffix);
-    PathBuf::from(s)
-}
-
-/// Replaces `path` with `contents` so that after a crash it holds the old or the new contents:
-/// write `<path>.tmp`, fsync, keep the old file as `<path>.bak` (Java's names), rename, fsync the
-/// directory. The name server's `atomic_file` has the same helper; a shared crate should take both.
-pub(crate) fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), PersistError> {
-    let err = |source| PersistError::Write {
-        path: path.to_owned(),
-        source,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    fs::create_dir_all(dir).map_err(err)?;
-    let tmp = with_suffix(path, ".tmp");
-    {
-        let mut f = File::create(&tmp).map_err(err)?;
-        f.write_all(contents).map_err(err)?;
-        f.sync_all().map_err(err)?;
-    }
-    if path.exists() {
-        if let Err(e) = fs::copy(path, with_suffix(path, ".bak")) {
-            log::warn!("cannot back up {}: {e}", path.display());
-        }
-    }
-    fs::rename(&tmp, path).map_err(err)?;
-    File::open(dir).and_then(|d| d.sync_all()).map_err(err)
-}
-
-/// Reads a JSON config file. Missing: `None`, or the `.bak` if there is one (Java's non-atomic
-/// writer can leave just that after a crash). Empty or unparsable: the `.bak`. When the `.bak`
-/// is needed and unreadable too: [`PersistError::Corrupt`], never a silently empty table.
-pub(crate) fn load_json<T: JsonCodec>(path: &Path) -> Result<Option<T>, PersistError> {
-    let bak = with_suffix(path, ".bak");
-    let (reason, missing) = match read_json::<T>(path)? {
-        Some(Ok(value)) => return Ok(Some(value)),
-        Some(Err(reason)) => (reason, false),
-        None => ("missing".to_owned(), true),
-    };
-    match read_json::<T>(&bak)? {
-        Some(Ok(value)) => {
-            log::warn!(
-                "{} is unreadable ({reason}); using {}",
-                path.display(),
-                bak.display()
-            );
-            Ok(Some(value))
-        }
-        None if missing => Ok(None),
-        _ => Err(PersistError::Corrupt {
-            path: path.to_owned(),
-            reason,
-        }),
-    }
-}
-
-/// Outer error: the file cannot be read. `None`: no such file. Inner error: not a valid `T`.
-fn read_json<T: JsonCodec>(path: &Path) -> Result<Option<Result<T, String>>, PersistError> {
-    match fs::read(path) {
-        Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => {
-            Ok(Some(Err("empty file".into())))
-        }
-        Ok(bytes) => Ok(Some(json::from_slice(&bytes).map_err(|e| e.to_string()))),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(PersistError::Read {
-            path: path.to_owned(),
-            source,
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use ringmq_protocol::body::RegisterBrokerBody;
+    use std::fs;
 
     fn config(root: &Path) -> BrokerConfig {
         BrokerConfig {

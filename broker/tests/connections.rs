@@ -7,7 +7,7 @@ mod common;
 use common::{start_broker, start_namesrv, wait_for_route, wait_until};
 use rocketmq_client_rust::{
     ClientResult, ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, ConsumerAdmin,
-    DefaultMQAdminExt, DefaultMQPushConsumer, MQPushConsumer, MessageListenerConcurrently,
+    DefaultMQPushConsumer, MQPushConsumer, MessageListenerConcurrently,
 };
 use rocketmq_model::common::message::message_ext::MessageExt;
 use std::time::Duration;
@@ -53,13 +53,7 @@ fn an_admin_sees_each_groups_clients_and_subscriptions() {
         c.start().await.expect("consumer start");
         c
     });
-    let (rt, ns) = (runtime.clone(), namesrv.clone());
-    let admin = owner.block_on(async move {
-        let mut admin = DefaultMQAdminExt::new(rt);
-        admin.set_namesrv_addr(ns.as_str());
-        admin.start().await.expect("admin start");
-        admin
-    });
+    let admin = common::start_admin(&owner, &runtime, &namesrv);
 
     // The consumer's heartbeat made it a member (and its retry topic routable).
     wait_for_route(&namesrv, "%RETRY%watched_consumer");

@@ -1,9 +1,11 @@
 //! Setting the broker up and looking at it: UPDATE_AND_CREATE_TOPIC, GET_ALL_TOPIC_CONFIG,
-//! DELETE_TOPIC_IN_BROKER, GET_BROKER_CONFIG, GET_TOPIC_STATS_INFO, GET_CONSUME_STATS.
+//! DELETE_TOPIC_IN_BROKER, the subscription-group requests (UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
+//! GET_ALL_SUBSCRIPTIONGROUP_CONFIG, GET_SUBSCRIPTIONGROUP_CONFIG, DELETE_SUBSCRIPTIONGROUP),
+//! GET_BROKER_CONFIG, GET_TOPIC_STATS_INFO, GET_CONSUME_STATS.
 
 use super::{ok, Handled, Refusal};
 use crate::core::BrokerCore;
-use ringmq_protocol::body::{ConsumeStats, TopicStatsTable};
+use ringmq_protocol::body::{ConsumeStats, SubscriptionGroupConfig, TopicStatsTable};
 use ringmq_protocol::header::admin::*;
 use ringmq_protocol::json::{self, JsonStyle};
 use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
@@ -30,6 +32,47 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
         RequestCode::DELETE_TOPIC_IN_BROKER => {
             let h: DeleteTopicRequestHeader = req.header()?;
             core.change_topics(|t| t.delete(&h.topic)).await?;
+            Ok(ok(req))
+        }
+        RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => {
+            let group: SubscriptionGroupConfig = json::from_slice(&req.body).map_err(|e| {
+                Refusal::new(
+                    ResponseCode::SYSTEM_ERROR,
+                    format!("the body is not a subscription group config: {e}"),
+                )
+            })?;
+            // Java stores whatever it is given; a nameless group could never be used or deleted.
+            if group.group_name.trim().is_empty() {
+                return Err(Refusal::new(
+                    ResponseCode::SYSTEM_ERROR,
+                    "the subscription group config has no groupName",
+                ));
+            }
+            core.change_groups(|t| t.upsert(group)).await?;
+            Ok(ok(req))
+        }
+        RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => {
+            let wrapper = core.groups.borrow().wrapper();
+            Ok(ok(req).with_body(json::to_vec(&wrapper, JsonStyle::Fastjson)))
+        }
+        RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG => {
+            let h: GetSubscriptionGroupConfigRequestHeader = req.header()?;
+            match core.find_group(&h.group).await? {
+                Some(group) => Ok(ok(req).with_body(json::to_vec(&group, JsonStyle::Fastjson))),
+                None => Err(Refusal::new(
+                    ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
+                    "No group in this broker",
+                )),
+            }
+        }
+        RequestCode::DELETE_SUBSCRIPTIONGROUP => {
+            let h: DeleteSubscriptionGroupRequestHeader = req.header()?;
+            if !core.change_groups(|t| t.delete(&h.group_name)).await? {
+                log::info!("DELETE_SUBSCRIPTIONGROUP: no group {}", h.group_name);
+            }
+            if h.remove_offset.or(h.clean_offset).unwrap_or(false) {
+                core.forget_group_offsets(&h.group_name).await?;
+            }
             Ok(ok(req))
         }
         RequestCode::GET_BROKER_CONFIG => {

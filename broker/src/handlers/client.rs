@@ -34,13 +34,13 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
                 );
             }
             for c in &hb.consumer_data_set {
-                // Consumers of a clustering group send failed messages back to the group's retry
-                // topic, so it exists from their first heartbeat (as in Java). An existing one is
-                // found without a hop.
-                if c.message_model != "BROADCASTING" {
+                // The group is made on its first heartbeat (with autoCreateSubscriptionGroup), and
+                // so is its retry topic, with the group's retry queues, as in Java. Existing ones
+                // are found without a hop.
+                if let Some(group) = core.find_group(&c.group_name).await? {
                     core.ensure_topic(TopicWanted::Retry {
                         group: c.group_name.clone(),
-                        queue_nums: 1,
+                        queue_nums: group.retry_queue_nums,
                     })
                     .await?;
                 }
@@ -160,11 +160,20 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
     }
 }
 
-/// Tells every member of `group` to rebalance (oneway, as Java does). Control core only.
+/// Tells every member of `group` to rebalance (oneway, as Java does), unless the group's
+/// `notifyConsumerIdsChangedEnable` is off. Control core only.
 pub async fn notify_group_changed(core: &BrokerCore, group: &str) {
     let Some(control) = &core.control else {
         return;
     };
+    let quiet = core
+        .groups
+        .borrow()
+        .get(group)
+        .is_some_and(|g| !g.notify_consumer_ids_changed_enable);
+    if quiet {
+        return;
+    }
     let header = NotifyConsumerIdsChangedRequestHeader {
         consumer_group: group.to_owned(),
         ..Default::default()

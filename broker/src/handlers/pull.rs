@@ -29,6 +29,32 @@ const MAX_PULL_BYTES: usize = 256 * 1024;
 pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Result<Reply, Refusal> {
     let h: PullMessageRequestHeader = req.header()?;
     super::broker_permits(core, PERM_READ, "pulling")?;
+    let known = core
+        .groups
+        .borrow()
+        .get(&h.consumer_group)
+        .map(|g| g.consume_enable);
+    let consume_enable = match known {
+        Some(enabled) => enabled,
+        None => match core.find_group(&h.consumer_group).await? {
+            Some(g) => g.consume_enable,
+            None => {
+                return Err(Refusal::new(
+                    ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
+                    format!(
+                        "subscription group [{}] does not exist, {FAQ_SUFFIX}",
+                        h.consumer_group
+                    ),
+                ))
+            }
+        },
+    };
+    if !consume_enable {
+        return Err(Refusal::new(
+            ResponseCode::NO_PERMISSION,
+            format!("subscription group no permission, {}", h.consumer_group),
+        ));
+    }
     let read_queues = match core.topics.borrow().get(&h.topic) {
         Some(t) => t.read_queue_nums,
         None => {

@@ -1,6 +1,6 @@
 //! SEND_MESSAGE, SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE (Java's `SendMessageProcessor`).
 
-use super::{Handled, Refusal};
+use super::{Handled, Refusal, FAQ_SUFFIX};
 use crate::clients::ClientAddr;
 use crate::core::BrokerCore;
 use crate::hops::TopicWanted;
@@ -25,15 +25,20 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
         _ => req.header()?,
     };
     super::broker_permits(core, PERM_WRITE, "sending")?;
-    let topic = topic_for_send(core, &h).await?;
+    let mut topic = topic_for_send(core, &h).await?;
     if sys_flag::transaction_type(h.sys_flag) == sys_flag::TRANSACTION_PREPARED_TYPE {
         return Err(Refusal::new(
             ResponseCode::NO_PERMISSION,
             "transactional messages are not supported by this broker yet",
         ));
     }
-    let queue_id = queue_for_send(&topic, h.queue_id, client.peer)?;
+    let mut queue_id = queue_for_send(&topic, h.queue_id, client.peer)?;
     let mut props = Properties::parse(h.properties.as_deref().unwrap_or(""));
+    if let Some(dlq) = dead_letter_instead(core, &h, req.version).await? {
+        topic = dlq;
+        queue_id = 0;
+        props.remove(properties::DELAY_TIME_LEVEL);
+    }
     let delay_level = schedule::requested_level(&props)
         .map_err(|why| Refusal::new(ResponseCode::MESSAGE_ILLEGAL, why))?;
     let batch = req.request_code() == RequestCode::SEND_BATCH_MESSAGE;
@@ -151,6 +156,42 @@ async fn topic_for_send(
         queue_nums: h.default_topic_queue_nums,
     })
     .await
+}
+
+/// A consumer whose CONSUMER_SEND_MSG_BACK failed sends the message to its `%RETRY%` topic
+/// itself. Once it has been retried as often as allowed (the header's `maxReconsumeTimes`, or
+/// the group's `retryMaxTimes` for older clients) it goes to the group's dead-letter topic
+/// instead, as Java's `handleRetryAndDLQ` does.
+async fn dead_letter_instead(
+    core: &BrokerCore,
+    h: &SendMessageRequestHeader,
+    version: i32,
+) -> Result<Option<TopicConfig>, Refusal> {
+    let Some(group) = h
+        .topic
+        .strip_prefix(crate::topics::RETRY_GROUP_TOPIC_PREFIX)
+    else {
+        return Ok(None);
+    };
+    let Some(config) = core.find_group(group).await? else {
+        return Err(Refusal::new(
+            ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
+            format!("subscription group not exist, {group} {FAQ_SUFFIX}"),
+        ));
+    };
+    let max = match h.max_reconsume_times {
+        Some(max) if version >= super::send_back::VERSION_WITH_MAX_RECONSUME_TIMES => max,
+        _ => config.retry_max_times,
+    };
+    if h.reconsume_times.unwrap_or(0) < max {
+        return Ok(None);
+    }
+    let dlq = core
+        .ensure_topic(TopicWanted::Dlq {
+            group: group.to_owned(),
+        })
+        .await?;
+    Ok(Some(dlq))
 }
 
 fn queue_for_send(

@@ -18,12 +18,8 @@ use ringmq_protocol::message::{MessageId, StoredMessage};
 use ringmq_protocol::{RemotingCommand, ResponseCode};
 use ringmq_storage::CommitLogOffset;
 
-/// Java's `SubscriptionGroupConfig` defaults, which every group has until subscription groups
-/// are configurable here.
-const RETRY_QUEUE_NUMS: i32 = 1;
-const RETRY_MAX_TIMES: i32 = 16;
 /// From this client version on, the consumer's own `maxReconsumeTimes` counts (Java's V3_4_9).
-const VERSION_WITH_MAX_RECONSUME_TIMES: i32 = 121;
+pub const VERSION_WITH_MAX_RECONSUME_TIMES: i32 = 121;
 
 pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
     let h: ConsumerSendMsgBackRequestHeader = req.header()?;
@@ -34,10 +30,16 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
         ));
     }
     super::broker_permits(core, PERM_WRITE, "sending")?;
+    let Some(group) = core.find_group(&h.group).await? else {
+        return Err(Refusal::new(
+            ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
+            format!("subscription group not exist, {} {FAQ_SUFFIX}", h.group),
+        ));
+    };
     let retry = core
         .ensure_topic(TopicWanted::Retry {
             group: h.group.clone(),
-            queue_nums: RETRY_QUEUE_NUMS,
+            queue_nums: group.retry_queue_nums,
         })
         .await?;
     if retry.perm & PERM_WRITE == 0 {
@@ -72,7 +74,7 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
     }
     let max_reconsume_times = match h.max_reconsume_times {
         Some(times) if req.version >= VERSION_WITH_MAX_RECONSUME_TIMES => times,
-        _ => RETRY_MAX_TIMES,
+        _ => group.retry_max_times,
     };
     let (topic, queue_id) = if msg.reconsume_times >= max_reconsume_times || h.delay_level < 0 {
         let dlq = core
@@ -91,7 +93,7 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
             &core.config.message_delay_level,
             level,
             &retry.topic_name,
-            0, // the only retry queue (RETRY_QUEUE_NUMS)
+            retry_queue(h.offset, retry.write_queue_nums),
             &mut props,
         )
     };
@@ -99,4 +101,15 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
     let again = schedule::stored_again(msg, &topic, queue_id, &props, reconsume_times);
     core.store(vec![again], None).await?;
     Ok(super::ok(req))
+}
+
+/// The retry queue a message goes back to. Java picks one at random; spreading by the message's
+/// own offset does the same job and sends a message back to the same queue every time.
+fn retry_queue(offset: i64, queues: i32) -> i32 {
+    if queues <= 1 {
+        return 0;
+    }
+    // Fibonacci hashing: nearby offsets land far apart.
+    let spread = (offset as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 33;
+    (spread % queues as u64) as i32
 }

@@ -273,6 +273,21 @@ pub fn start_producer(
     })
 }
 
+/// The third-party client's admin (Java's `DefaultMQAdminExt`), started against `namesrv`.
+pub fn start_admin(
+    owner: &rocketmq_runtime::RuntimeOwner,
+    runtime: &std::sync::Arc<rocketmq_client_rust::ClientRuntime>,
+    namesrv: &str,
+) -> rocketmq_client_rust::DefaultMQAdminExt {
+    let (rt, ns) = (runtime.clone(), namesrv.to_owned());
+    owner.block_on(async move {
+        let mut admin = rocketmq_client_rust::DefaultMQAdminExt::new(rt);
+        admin.set_namesrv_addr(ns.as_str());
+        admin.start().await.expect("admin start");
+        admin
+    })
+}
+
 /// A message's body as the third-party consumer hands it over (decompressed).
 pub fn body_of(m: &rocketmq_model::common::message::message_ext::MessageExt) -> Vec<u8> {
     m.body().map(|b| b.to_vec()).unwrap_or_default()
