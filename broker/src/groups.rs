@@ -15,13 +15,12 @@ use crate::core::BrokerCore;
 use crate::handlers::Refusal;
 use crate::hops::{Answer, Ask};
 use crate::mesh::CONTROL_CORE;
-use crate::persist::{load_json, write_atomically, PersistError};
+use crate::persist::{fresh_version, load_json, next_version, write_atomically, PersistError};
 use ringmq_protocol::body::{DataVersion, SubscriptionGroupConfig, SubscriptionGroupWrapper};
 use ringmq_protocol::json::{self, JsonStyle};
 use ringmq_protocol::ResponseCode;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Groups every broker has (Java's `SubscriptionGroupManager.init`).
 const BUILT_IN_GROUPS: [&str; 7] = [
@@ -74,10 +73,7 @@ impl GroupTable {
                 .iter()
                 .map(|g| (g.to_string(), default_group(g)))
                 .collect(),
-            data_version: DataVersion {
-                timestamp: now_millis(),
-                ..DataVersion::default()
-            },
+            data_version: fresh_version(),
             dirty: false,
             changes: Vec::new(),
         }
@@ -206,21 +202,11 @@ impl GroupTable {
     /// is logged and retried later; the change stands in memory, as in Java.
     fn changed(&mut self, group: String) {
         self.changes.push(group);
-        self.data_version = DataVersion {
-            timestamp: now_millis(),
-            counter: self.data_version.counter + 1,
-            state_version: self.data_version.state_version,
-        };
+        self.data_version = next_version(&self.data_version);
         if let Err(e) = self.persist() {
             log::error!("{e}; the subscription groups are kept in memory and written again later");
         }
     }
-}
-
-fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 impl BrokerCore {
@@ -264,15 +250,8 @@ impl BrokerCore {
             (result, groups.take_changes())
         };
         if !changes.is_empty() {
-            for (core, answer) in self
-                .mesh
-                .ask_all(|| Ask::ApplyGroups(changes.clone()))
-                .await
-            {
-                if let Err(e) = answer {
-                    log::warn!("subscription group change not applied on core {core}: {e}");
-                }
-            }
+            self.update_copies("subscription group", || Ask::ApplyGroups(changes.clone()))
+                .await;
         }
         Ok(result)
     }

@@ -473,18 +473,21 @@ impl BrokerCore {
             (result, topics.take_changes())
         };
         if !changes.is_empty() {
-            for (core, answer) in self
-                .mesh
-                .ask_all(|| Ask::ApplyTopics(changes.clone()))
-                .await
-            {
-                if let Err(e) = answer {
-                    log::warn!("topic change not applied on core {core}: {e}");
-                }
-            }
+            self.update_copies("topic", || Ask::ApplyTopics(changes.clone()))
+                .await;
             control.topics_changed.notify();
         }
         Ok(result)
+    }
+
+    /// Hands a change of a replicated table to every other core and waits until each applied
+    /// it (or is gone: a failure is logged, the change stands on the control core).
+    pub async fn update_copies(&self, table: &str, ask: impl Fn() -> Ask) {
+        for (core, answer) in self.mesh.ask_all(ask).await {
+            if let Err(e) = answer {
+                log::warn!("{table} change not applied on core {core}: {e}");
+            }
+        }
     }
 
     /// Writes `command` to a client, wherever its connection is.

@@ -3,11 +3,13 @@
 //! when a file is torn. The file system here may lose a rename or a size after a power cut, so a
 //! reader never trusts a file just because it exists: it must parse.
 
+use ringmq_protocol::body::DataVersion;
 use ringmq_protocol::json::{self, JsonCodec};
 use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A config file (topics, offsets) that cannot be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -94,4 +96,27 @@ fn read_json<T: JsonCodec>(path: &Path) -> Result<Option<Result<T, String>>, Per
             source,
         }),
     }
+}
+
+/// The version of a table made now (Java's `new DataVersion()`).
+pub fn fresh_version() -> DataVersion {
+    DataVersion {
+        timestamp: now_millis(),
+        ..DataVersion::default()
+    }
+}
+
+/// The version after one more change (Java's `nextVersion`).
+pub fn next_version(v: &DataVersion) -> DataVersion {
+    DataVersion {
+        timestamp: now_millis(),
+        counter: v.counter + 1,
+        state_version: v.state_version,
+    }
+}
+
+fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }

@@ -4,13 +4,12 @@
 //! topics.json` in the shape Java writes, so a Java broker's store carries over.
 
 use crate::config::BrokerConfig;
-use crate::persist::{load_json, write_atomically, PersistError};
+use crate::persist::{fresh_version, load_json, next_version, write_atomically, PersistError};
 use ringmq_protocol::body::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
 use ringmq_protocol::json::{self, JsonStyle};
 use ringmq_protocol::ResponseCode;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Permission bits of a topic (and of the broker, `brokerPermission`): Java's `PermName`.
 pub const PERM_PRIORITY: i32 = 8;
@@ -161,12 +160,6 @@ impl Ensured {
     }
 }
 
-fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
 #[derive(Debug)]
 pub struct TopicTable {
     path: Option<PathBuf>,
@@ -194,10 +187,7 @@ impl TopicTable {
         let mut table = TopicTable {
             path: None,
             table: BTreeMap::new(),
-            data_version: DataVersion {
-                timestamp: now_millis(),
-                ..DataVersion::default()
-            },
+            data_version: fresh_version(),
             auto_create_topic_enable: config.auto_create_topic_enable,
             own_system_topics: BTreeSet::new(),
             dirty: false,
@@ -485,11 +475,7 @@ impl TopicTable {
     /// noted for [`take_changes`](Self::take_changes).
     fn changed(&mut self, topic: String) {
         self.changes.push(topic);
-        self.data_version = DataVersion {
-            timestamp: now_millis(),
-            counter: self.data_version.counter + 1,
-            state_version: self.data_version.state_version,
-        };
+        self.data_version = next_version(&self.data_version);
         if let Err(e) = self.persist() {
             log::error!("{e}; the topic table is kept in memory and written again later");
         }

@@ -36,18 +36,19 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Result<Reply, R
         .map(|g| g.consume_enable);
     let consume_enable = match known {
         Some(enabled) => enabled,
-        None => match core.find_group(&h.consumer_group).await? {
-            Some(g) => g.consume_enable,
-            None => {
-                return Err(Refusal::new(
+        None => core
+            .find_group(&h.consumer_group)
+            .await?
+            .map(|g| g.consume_enable)
+            .ok_or_else(|| {
+                Refusal::new(
                     ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
                     format!(
                         "subscription group [{}] does not exist, {FAQ_SUFFIX}",
                         h.consumer_group
                     ),
-                ))
-            }
-        },
+                )
+            })?,
     };
     if !consume_enable {
         return Err(Refusal::new(
