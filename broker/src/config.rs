@@ -86,6 +86,10 @@ pub struct BrokerConfig {
     /// the first non-loopback IPv4 address; we are loopback-first, so a broker never advertises an
     /// interface that clients may not reach by accident: configure brokerIP1 for anything else.
     pub broker_ip1: IpAddr,
+    /// The interface the listener binds (5.x `NettyServerConfig.bindAddress`). Unset, the broker
+    /// binds brokerIP1 when that is a loopback address and every interface otherwise. Set, it
+    /// lets the advertised address differ from the bound one (behind NAT or a proxy).
+    pub bind_address: Option<IpAddr>,
     pub rocketmq_home: String,
     /// Root of everything on disk: `config/` (topics, offsets) and the per-shard directories.
     pub store_path_root_dir: PathBuf,
@@ -153,6 +157,7 @@ impl Default for BrokerConfig {
             namesrv_addr: std::env::var("NAMESRV_ADDR").unwrap_or_default(),
             listen_port: 10911,
             broker_ip1: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            bind_address: None,
             rocketmq_home: std::env::var("ROCKETMQ_HOME").unwrap_or_default(),
             store_path_root_dir: home.join("store"),
             store_path_commit_log: None,
@@ -279,6 +284,18 @@ impl BrokerConfig {
         SocketAddr::new(self.broker_ip1, self.listen_port)
     }
 
+    /// `bindAddress:listenPort`, where the listener binds (see [`BrokerConfig::bind_address`]).
+    pub fn listen_addr(&self) -> SocketAddr {
+        let ip = self
+            .bind_address
+            .unwrap_or(if self.broker_ip1.is_loopback() {
+                self.broker_ip1
+            } else {
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+            });
+        SocketAddr::new(ip, self.listen_port)
+    }
+
     pub fn namesrv_addrs(&self) -> Vec<String> {
         self.namesrv_addr
             .split(';')
@@ -357,6 +374,16 @@ impl BrokerConfig {
             "listenPort" => self.listen_port = parse_in(key, v, 0..=65535, "a port number")?,
             "brokerIP1" => {
                 self.broker_ip1 = parse_num(key, v, "an IP address (host names are not resolved)")?
+            }
+            "bindAddress" => {
+                self.bind_address = match v {
+                    "" => None,
+                    v => Some(parse_num(
+                        key,
+                        v,
+                        "an IP address (host names are not resolved)",
+                    )?),
+                }
             }
             "rocketmqHome" => self.rocketmq_home = v.to_owned(),
             "storePathRootDir" => self.store_path_root_dir = PathBuf::from(non_empty(key, v)?),
@@ -512,6 +539,7 @@ impl BrokerConfig {
             "namesrvAddr" => self.namesrv_addr,
             "listenPort" => self.listen_port,
             "brokerIP1" => self.broker_ip1,
+            "bindAddress" => self.listen_addr().ip(),
             "rocketmqHome" => self.rocketmq_home,
             "storePathRootDir" => self.store_path_root_dir.display(),
             "storePathCommitLog" => self.store_path_commit_log().display(),
@@ -622,6 +650,7 @@ aclEnable=false
         let c = BrokerConfig::default();
         assert_eq!(c.broker_cluster_name, "DefaultCluster");
         assert_eq!(c.broker_addr(), "127.0.0.1:10911");
+        assert_eq!(c.listen_addr().to_string(), "127.0.0.1:10911");
         assert_eq!(c.default_topic_queue_nums, 8);
         assert_eq!(c.max_message_size, 4 * 1024 * 1024);
         assert_eq!(c.delete_when_hours(), vec![4]);
@@ -651,6 +680,7 @@ aclEnable=false
             vec!["127.0.0.1:9876".to_string(), "192.168.0.2:9876".to_string()]
         );
         assert_eq!(c.broker_addr(), "192.168.0.1:10911");
+        assert_eq!(c.listen_addr().to_string(), "0.0.0.0:10911");
         assert!(!c.auto_create_topic_enable);
         assert_eq!(c.wait_time_mills_in_send_queue, Duration::from_secs(1));
         assert_eq!(c.store_path_root_dir, PathBuf::from("/data/rocketmq/store"));
@@ -669,6 +699,17 @@ aclEnable=false
         let again = BrokerConfig::from_file(&path).unwrap();
         assert_eq!(again.entries(), c.entries());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn bind_address_decouples_the_listener_from_the_advertised_address() {
+        let mut c = BrokerConfig::default();
+        c.set("brokerIP1", "127.0.0.2").unwrap();
+        c.set("bindAddress", "127.0.0.1").unwrap();
+        assert_eq!(c.broker_addr(), "127.0.0.2:10911");
+        assert_eq!(c.listen_addr().to_string(), "127.0.0.1:10911");
+        let err = c.set("bindAddress", "localhost").unwrap_err().to_string();
+        assert!(err.contains("bindAddress"), "{err}");
     }
 
     #[test]

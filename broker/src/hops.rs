@@ -685,6 +685,9 @@ impl BrokerCore {
                     OffsetWrapper {
                         broker_offset,
                         consumer_offset,
+                        // Pull positions are not tracked: Java answers the committed offset too
+                        // for a queue not pulled since the broker started.
+                        pull_offset: consumer_offset,
                         last_timestamp,
                     },
                 ));

@@ -88,9 +88,10 @@ fn main() -> ExitCode {
     if let Ok(addr) = booted_rx.recv() {
         // Every core listens on the port now; the placeholder socket can go.
         drop(port_hold);
-        // Java prints the same sentence; scripts wait for it.
+        // Java prints the same sentence, with the advertised address; scripts wait for it.
+        let advertised = std::net::SocketAddr::new(prepared.config.broker_ip1, addr.port());
         println!(
-            "The broker[{}, {addr}] boot success.",
+            "The broker[{}, {advertised}] boot success.",
             prepared.config.broker_name
         );
     }

@@ -75,7 +75,7 @@ pub fn prepare(mut config: BrokerConfig) -> Result<(Prepared, PortHold), StartEr
         n => n,
     };
     let meta = StoreMeta::open_or_create(&config.store_path_root_dir, wanted_shards)?;
-    let addr = listen_addr(&config);
+    let addr = config.listen_addr();
     let hold = if config.listen_port == 0 {
         let socket = reserve_port(addr).map_err(|source| StartError::Listen { addr, source })?;
         let port = socket
@@ -108,17 +108,6 @@ fn reserve_port(addr: SocketAddr) -> std::io::Result<socket2::Socket> {
     socket.set_reuse_port(true)?;
     socket.bind(&addr.into())?;
     Ok(socket)
-}
-
-fn listen_addr(config: &BrokerConfig) -> SocketAddr {
-    if config.broker_ip1.is_loopback() {
-        SocketAddr::new(config.broker_ip1, config.listen_port)
-    } else {
-        SocketAddr::new(
-            std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-            config.listen_port,
-        )
-    }
 }
 
 /// Runs one core until the broker stops. `mesh` is `None` for a one-core broker; `ready` is
@@ -309,7 +298,7 @@ async fn run_control(
     }
     let local =
         start_serving(core, core.config.listen_port).map_err(|source| StartError::Listen {
-            addr: listen_addr(&core.config),
+            addr: core.config.listen_addr(),
             source,
         })?;
     let config = &core.config;
@@ -333,7 +322,7 @@ async fn run_control(
 /// port and the kernel spreads connections among them) and starts this core's delay levels.
 /// Serving stops when the core begins closing.
 pub fn start_serving(core: &Rc<BrokerCore>, port: u16) -> Result<SocketAddr, std::io::Error> {
-    let mut addr = listen_addr(&core.config);
+    let mut addr = core.config.listen_addr();
     addr.set_port(port);
     let listener = TcpListener::bind(addr).map_err(std::io::Error::from)?;
     let local = listener.local_addr().map_err(std::io::Error::from)?;

@@ -81,6 +81,9 @@ crate::json_bean! {
     pub struct OffsetWrapper {
         pub broker_offset: i64 => "brokerOffset",
         pub consumer_offset: i64 => "consumerOffset",
+        /// 5.x: how far the group has pulled (never behind `consumer_offset`). 5.x clients need
+        /// the field to decode the table; 4.x clients ignore it.
+        pub pull_offset: i64 => "pullOffset",
         /// Store time of the last consumed message (ms), 0 if unknown.
         pub last_timestamp: i64 => "lastTimestamp",
     }
@@ -107,6 +110,9 @@ crate::json_bean! {
     /// GET_TOPIC_STATS_INFO answer.
     pub struct TopicStatsTable {
         pub offset_table: std::collections::BTreeMap<MessageQueue, TopicOffset> => "offsetTable",
+        /// 5.x: messages put into the topic per second over the last minute. 5.x clients need
+        /// the field to decode the table; 4.x clients ignore it.
+        pub topic_put_tps: f64 => "topicPutTps",
     }
 }
 
