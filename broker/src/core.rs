@@ -18,6 +18,7 @@ use crate::mesh::{CoreId, Mesh, CONTROL_CORE};
 use crate::offsets::ConsumerOffsets;
 use crate::schedule::DelayOffsets;
 use crate::topics::TopicTable;
+use crate::traffic::Traffic;
 use ringmq_protocol::body::SubscriptionData;
 use ringmq_protocol::ResponseCode;
 use ringmq_remoting::Connection;
@@ -57,6 +58,8 @@ pub struct BrokerCore {
     /// Notified when shutdown begins, and when this core has finished.
     pub stopping: Signal,
     stopped: Cell<bool>,
+    /// What this core stored and served (GET_BROKER_RUNTIME_INFO).
+    pub traffic: Traffic,
     /// Held pulls wait here for a message to arrive in their queue.
     arrivals: RefCell<HashMap<(String, i32), Rc<Signal>>>,
 }
@@ -126,6 +129,7 @@ impl BrokerCore {
             closing: Cell::new(false),
             stopping: Signal::default(),
             stopped: Cell::new(false),
+            traffic: Traffic::new(),
             arrivals: RefCell::new(HashMap::new()),
         }
     }

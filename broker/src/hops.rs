@@ -15,6 +15,7 @@ use crate::groups::GroupChange;
 use crate::handlers::Refusal;
 use crate::mesh::{CoreId, Envelope, MeshError, CONTROL_CORE};
 use crate::topics::{TopicChange, TopicTable, RETRY_GROUP_TOPIC_PREFIX};
+use crate::traffic::TrafficReport;
 use bytes::{Bytes, BytesMut};
 use ringmq_protocol::body::{
     MessageQueue, OffsetWrapper, SubscriptionData, SubscriptionGroupConfig, TopicConfig,
@@ -26,7 +27,7 @@ use ringmq_storage::shard::{MessageToStore, PutResult};
 use ringmq_storage::{CommitLogOffset, QueueOffset, StorageError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A request to another core, answered with an [`Answer`].
 pub enum Ask {
@@ -74,6 +75,9 @@ pub enum Ask {
     ConsumeStats { group: String, topics: Vec<String> },
     /// Messages with a key, from this core's shards (QUERY_MESSAGE). [`Answer::Found`].
     Query(KeyQuery),
+    /// This core's traffic counts, with a topic's put rate if one is named
+    /// (GET_BROKER_RUNTIME_INFO, GET_TOPIC_STATS_INFO). [`Answer::Traffic`].
+    Traffic(Option<String>),
     /// Committed offsets and delay progress held here, for the control core to write.
     /// [`Answer::Progress`].
     Progress,
@@ -95,6 +99,7 @@ pub enum Answer {
     ConsumeStats(Result<Vec<(MessageQueue, OffsetWrapper)>, HopError>),
     Found(Result<Vec<Bytes>, HopError>),
     Progress(Progress),
+    Traffic(TrafficReport),
     Closed(Result<Progress, String>),
 }
 
@@ -265,6 +270,7 @@ async fn serve_ask(core: &Rc<BrokerCore>, ask: Ask) -> Answer {
         }
         Ask::Query(q) => Answer::Found(core.query_here(&q).await),
         Ask::Progress => Answer::Progress(core.progress()),
+        Ask::Traffic(topic) => Answer::Traffic(core.traffic_here(topic.as_deref()).await),
         Ask::Close => {
             let closed = crate::server::close_core(core).await;
             // Answer first; the executor ends once this core is marked stopped.
@@ -379,6 +385,7 @@ impl BrokerCore {
             .local_shard(&topic, queue_id)
             .cloned()
             .ok_or_else(|| HopError::NotHere(format!("queue {topic}:{queue_id}"), self.id()))?;
+        let began = Instant::now();
         let mut stored = Vec::with_capacity(messages.len());
         let mut failed = None;
         for msg in messages {
@@ -392,6 +399,12 @@ impl BrokerCore {
         }
         if !stored.is_empty() {
             self.message_arrived(&topic, queue_id);
+            let bytes = stored.iter().map(|p| u64::from(p.size)).sum();
+            self.traffic
+                .stored(&topic, stored.len() as u64, bytes, began.elapsed());
+        }
+        if failed.is_some() {
+            self.traffic.store_failed();
         }
         match failed {
             Some(e) => Err(e.into()),

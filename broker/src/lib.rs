@@ -5,7 +5,8 @@
 //! ([`groups`], `subscriptionGroup.json`), the committed consumer offsets
 //! ([`offsets`], `consumerOffset.json`), connected clients and queue locks ([`clients`],
 //! [`locks`]), delayed delivery ([`schedule`], `delayOffset.json`), and one handler per request
-//! family ([`handlers`]). [`persist`] writes those JSON files crash-safely.
+//! family ([`handlers`]). [`persist`] writes those JSON files crash-safely; [`traffic`] counts what
+//! was stored and served.
 //!
 //! One glommio executor runs on each core ([`server`]), each with its own listener on the same
 //! port (SO_REUSEPORT). Who owns what:
@@ -16,6 +17,7 @@
 //! | a queue's committed offsets and held pulls | the core of the queue's shard |
 //! | a delay level's progress and delivery task | the core of its `SCHEDULE_TOPIC_XXXX` queue |
 //! | a client connection | the core that accepted it |
+//! | traffic counts of a send or a pull | the core that stored or answered it |
 //! | topic table (written, registered), subscription groups, client registry, queue locks | the control core, 0 |
 //! | copies of the topic table, the subscription groups and groups' subscriptions | every core, kept by core 0 |
 //!
@@ -38,3 +40,4 @@ pub mod schedule;
 pub mod server;
 pub mod service;
 pub mod topics;
+pub mod traffic;

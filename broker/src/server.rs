@@ -337,6 +337,7 @@ pub fn start_serving(core: &Rc<BrokerCore>, port: u16) -> Result<SocketAddr, std
     })
     .detach();
     schedule::start(core);
+    glommio::spawn_local(crate::traffic::keep_sampling(Rc::downgrade(core))).detach();
     Ok(local)
 }
 

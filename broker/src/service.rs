@@ -9,7 +9,9 @@
 
 use crate::clients::ClientAddr;
 use crate::core::BrokerCore;
-use crate::handlers::{admin, client, lookup, offsets, pull, send, send_back, Refusal};
+use crate::handlers::{
+    admin, client, lookup, offsets, pull, runtime_info, send, send_back, Refusal,
+};
 use crate::hops::{Answer, Ask};
 use crate::mesh::{CoreId, CONTROL_CORE};
 use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
@@ -149,6 +151,9 @@ pub async fn handle_here(
         | RequestCode::GET_BROKER_CONFIG
         | RequestCode::GET_TOPIC_STATS_INFO
         | RequestCode::GET_CONSUME_STATS => admin::handle(core, &req).await.map(Reply::from),
+        RequestCode::GET_BROKER_RUNTIME_INFO => {
+            runtime_info::handle(core, &req).await.map(Reply::from)
+        }
         RequestCode::VIEW_MESSAGE_BY_ID | RequestCode::QUERY_MESSAGE => {
             lookup::handle(core, &req).await.map(Reply::from)
         }

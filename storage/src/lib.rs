@@ -13,6 +13,7 @@ mod atomic;
 pub mod checkpoint;
 pub mod commitlog;
 pub mod consume_queue;
+pub mod disk;
 pub mod error;
 pub mod index_file;
 pub mod offset;

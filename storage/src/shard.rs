@@ -295,6 +295,20 @@ impl Shard {
         &self.commit_log
     }
 
+    /// When the oldest message still in the commit log was stored (ms); `None` when the log is
+    /// empty or its first record cannot be read.
+    pub async fn earliest_store_time(&self) -> Option<i64> {
+        let log = &self.commit_log;
+        let first = log.min_offset();
+        if first >= log.write_pos() {
+            return None;
+        }
+        let bytes = log.record_at(first).await.ok()?;
+        StoredMessage::decode(&bytes)
+            .ok()
+            .map(|(m, _)| m.store_timestamp)
+    }
+
     /// Stores one message; under SYNC_FLUSH returns once it is durable.
     pub async fn put(&self, msg: MessageToStore) -> Result<PutResult> {
         self.put_within(msg, None).await

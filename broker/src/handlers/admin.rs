@@ -88,6 +88,7 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
             }
             let mut table = TopicStatsTable::default();
             table.offset_table.extend(core.topic_stats(&h.topic).await?);
+            table.topic_put_tps = core.traffic_report(Some(&h.topic)).await.topic_put_tps;
             Ok(ok(req).with_body(json::to_vec(&table, JsonStyle::Fastjson)))
         }
         RequestCode::GET_CONSUME_STATS => {

@@ -124,6 +124,12 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Result<Reply, R
             core.wait_for_arrival(&h.topic, h.queue_id, deadline).await;
             continue;
         }
+        let found = if code == ResponseCode::SUCCESS {
+            r.records.len()
+        } else {
+            0
+        };
+        core.traffic.pulled(found as u64);
         let body = r.records.into_iter().map(body_part).collect();
         let header = PullMessageResponseHeader {
             suggest_which_broker_id: 0,

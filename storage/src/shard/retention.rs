@@ -107,20 +107,7 @@ pub(super) async fn retention_loop(shard: std::rc::Weak<Shard>) {
 
 /// Percentage of the file system holding `dir` that is in use.
 fn disk_used_percent(dir: &Path) -> Result<u32> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(dir.as_os_str().as_bytes())
-        .map_err(|e| StorageError::io(dir, std::io::Error::other(e)))?;
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `c` is a valid NUL-terminated path and `st` a valid out-pointer.
-    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
-        return Err(StorageError::io(dir, std::io::Error::last_os_error()));
-    }
-    let total = st.f_blocks as u64;
-    if total == 0 {
-        return Ok(0);
-    }
-    let used = total - st.f_bfree as u64;
-    Ok((used * 100 / total) as u32)
+    Ok(crate::disk::DiskSpace::of(dir)?.used_percent())
 }
 
 /// The local hour of `now` (`deleteWhen` is in the broker's local time, as in Java).
