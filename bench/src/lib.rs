@@ -13,6 +13,8 @@
 //! (coordinated omission). [`run`] composes one measured run; [`suite`] composes runs into the
 //! standard suite, sweeps and comparisons; [`report`] prints the tables, [`export`] writes one
 //! `RESULT_JSON` line per run and an HdrHistogram V2 interval log, [`plot`] an SVG percentile plot.
+//! [`pipeline`] is apart from the rest: the pipelined rate of a trivial request next to a plain
+//! blocking-socket server answering the same frames, for the network path alone.
 
 pub mod admin;
 pub mod clock;
@@ -21,6 +23,7 @@ pub mod error;
 pub mod export;
 pub mod floor;
 pub mod metrics;
+pub mod pipeline;
 pub mod plot;
 pub mod proc_stats;
 pub mod report;

@@ -4,6 +4,8 @@
 use clap::{Args, Parser, Subcommand};
 use ringmq_bench::consume::PullSpec;
 use ringmq_bench::floor::{self, FloorSpec, Floors};
+use ringmq_bench::pipeline::{self, PipelineSpec};
+use ringmq_bench::proc_stats;
 use ringmq_bench::run::{Mode, RunResult, RunSpec};
 use ringmq_bench::suite::{self, Outputs, Side, SuiteSpec, SweepSpec};
 use ringmq_bench::workload::{sample_exchange, Limit, LoadSpec, Pace};
@@ -39,6 +41,9 @@ enum Command {
     Compare(CompareArgs),
     /// The standard suite (runs 1, 2, 3 and 5 of bench/README.md) against one name server.
     Suite(SuiteArgs),
+    /// Pipelined rate of a trivial request (GET_MAX_OFFSET) at a broker, next to a plain
+    /// blocking-socket server answering the same frames, in alternation, with the ratio.
+    Pipeline(PipelineArgs),
 }
 
 #[derive(Args, Clone)]
@@ -225,6 +230,29 @@ struct SuiteArgs {
     no_create: bool,
 }
 
+#[derive(Args, Clone)]
+struct PipelineArgs {
+    /// The broker's own address (not the name server's).
+    #[arg(short = 'b', long, default_value = "127.0.0.1:10911")]
+    broker: std::net::SocketAddr,
+    /// Pid of the broker on this machine, for its CPU time.
+    #[arg(long)]
+    broker_pid: Option<u32>,
+    #[arg(short = 'c', long, default_value_t = 8)]
+    connections: usize,
+    /// Requests in flight per connection.
+    #[arg(short = 'i', long, default_value_t = 16)]
+    depth: usize,
+    /// Measured seconds of each run.
+    #[arg(short = 'd', long, default_value_t = 5.0)]
+    duration: f64,
+    #[arg(short = 'w', long, default_value_t = 1.0)]
+    warmup: f64,
+    /// Runs of each server (echo, broker, echo, broker, ...).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+}
+
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     raise_memlock_limit();
@@ -261,6 +289,8 @@ async fn execute(command: Command) -> Result<(), BenchError> {
         Command::Sweep(a) => sweep(a).await,
         Command::Compare(a) => compare(a).await,
         Command::Suite(a) => suite_cmd(a).await,
+        // Blocking threads of its own; nothing else runs on the executor meanwhile.
+        Command::Pipeline(a) => pipeline_cmd(a),
     }
 }
 
@@ -489,4 +519,65 @@ async fn suite_cmd(a: SuiteArgs) -> Result<(), BenchError> {
     let all: Vec<&RunResult> = results.iter().collect();
     let title = format!("{}suite against {}", a.label, s.base.namesrv);
     suite::finish(&all, floors.as_ref(), &outputs(&a.output), &title)
+}
+
+fn pipeline_cmd(a: PipelineArgs) -> Result<(), BenchError> {
+    let spec = PipelineSpec {
+        connections: a.connections.max(1),
+        depth: a.depth.max(1),
+        warmup: secs(a.warmup, "--warmup")?,
+        duration: secs(a.duration, "--duration")?,
+    };
+    let request = pipeline::trivial_request();
+    let answer = pipeline::sample_answer(a.broker, &request)?;
+    let echo = pipeline::start_echo(answer.clone())?;
+    println!(
+        "pipelined GET_MAX_OFFSET ({} B request, {} B answer), {} connections x {} in flight, \
+         {:.1} s per run",
+        request.len(),
+        answer.len(),
+        spec.connections,
+        spec.depth,
+        spec.duration.as_secs_f64()
+    );
+    println!(
+        "{:<6} {:<44} {:>12} {:>11}",
+        "round", "server", "req/s", "server cpu"
+    );
+    let mut ratios = Vec::new();
+    for round in 1..=a.rounds.max(1) {
+        let floor = pipeline::drive(echo, request.clone(), &spec)?;
+        let echo_name = format!("echo {echo} ({})", floor::LOOPBACK_SERVER);
+        println!(
+            "{round:<6} {echo_name:<44} {:>12.0} {:>11}",
+            floor.rate(),
+            "-"
+        );
+        let before = a.broker_pid.and_then(proc_stats::sample);
+        let broker = pipeline::drive(a.broker, request.clone(), &spec)?;
+        let cpu = match (a.broker_pid, before) {
+            (Some(pid), Some(from)) => proc_stats::sample(pid)
+                .map(|to| format!("{:.0}%", proc_stats::usage(pid, &from, &to).cpu_pct())),
+            _ => None,
+        };
+        let broker_name = format!("broker {}", a.broker);
+        println!(
+            "{round:<6} {broker_name:<44} {:>12.0} {:>11}",
+            broker.rate(),
+            cpu.as_deref().unwrap_or("-")
+        );
+        ratios.push(broker.rate() / floor.rate().max(1e-9));
+    }
+    ratios.sort_by(f64::total_cmp);
+    let median = ratios[ratios.len() / 2];
+    println!(
+        "broker / echo: {median:.2}x (median of {} rounds; each round's: {})",
+        ratios.len(),
+        ratios
+            .iter()
+            .map(|r| format!("{r:.2}x"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    Ok(())
 }
