@@ -9,7 +9,7 @@ use super::RemotingCommand;
 use crate::codes::LanguageCode;
 use crate::error::ProtocolError;
 use crate::ext_fields::ExtFields;
-use crate::json::{self, write::write_str, Json};
+use crate::json::{self, write::write_str, Json, Parser};
 use bytes::{BufMut, Bytes, BytesMut};
 use std::fmt::Write;
 
@@ -43,65 +43,122 @@ pub(super) fn encode(cmd: &RemotingCommand, out: &mut BytesMut) {
     out.put_slice(s.as_bytes());
 }
 
+/// Reads the header in one pass, each field straight into the command: this runs for every
+/// request, so no intermediate [`Json`] tree is built and no string is copied twice.
 pub(super) fn decode(header: &Bytes) -> Result<RemotingCommand, ProtocolError> {
-    let v = json::parse(header).map_err(ProtocolError::JsonHeader)?;
-    if !matches!(v, Json::Object(_)) {
-        return Err(ProtocolError::JsonHeader(json::JsonError::type_mismatch(
-            "header",
-            "an object",
-        )));
-    }
-    let int = |name: &'static str| -> Result<i32, ProtocolError> {
-        match v.get(name) {
-            None | Some(Json::Null) => Ok(0),
-            Some(x) => x
-                .as_i64()
-                .and_then(|n| i32::try_from(n).ok())
-                .ok_or_else(|| {
-                    ProtocolError::JsonHeader(json::JsonError::type_mismatch(
-                        name,
-                        "a 32-bit integer",
-                    ))
-                }),
-        }
-    };
-    let language = match v.get("language") {
-        Some(Json::Str(name)) => LanguageCode::from_name(name).unwrap_or(LanguageCode::OTHER),
-        Some(Json::Int(n)) => LanguageCode(*n as u8),
-        _ => LanguageCode::JAVA,
-    };
-    let remark = match v.get("remark") {
-        Some(Json::Str(s)) => Some(s.clone()),
-        _ => None,
-    };
-    let ext_fields = match v.get("extFields") {
-        Some(Json::Object(entries)) => {
-            let mut fields = ExtFields::with_capacity(entries.len());
-            for (k, val) in entries {
-                let key = k
-                    .as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| k.to_string());
-                let value = match val {
-                    Json::Str(s) => s.clone(),
-                    Json::Null => continue,
-                    other => other.to_string(),
-                };
-                fields.insert(key, value);
-            }
-            Some(fields)
-        }
-        _ => None,
-    };
-    Ok(RemotingCommand {
-        code: int("code")?,
-        language,
-        version: int("version")?,
-        opaque: int("opaque")?,
-        flag: int("flag")?,
-        remark,
-        ext_fields,
+    let mut cmd = RemotingCommand {
+        code: 0,
+        language: LanguageCode::JAVA,
+        version: 0,
+        opaque: 0,
+        flag: 0,
+        remark: None,
+        ext_fields: None,
         serialize_type: super::SerializeType::Json,
         body: Bytes::new(),
+    };
+    let mut p = Parser::new(header);
+    p.each_field(|p, key| {
+        match &*key {
+            "code" => cmd.code = int(p, "code")?,
+            "version" => cmd.version = int(p, "version")?,
+            "opaque" => cmd.opaque = int(p, "opaque")?,
+            "flag" => cmd.flag = int(p, "flag")?,
+            "language" => {
+                cmd.language = match p.any()? {
+                    Json::Str(name) => {
+                        LanguageCode::from_name(&name).unwrap_or(LanguageCode::OTHER)
+                    }
+                    Json::Int(n) => LanguageCode(n as u8),
+                    _ => LanguageCode::JAVA,
+                }
+            }
+            "remark" => {
+                cmd.remark = match p.any()? {
+                    Json::Str(s) => Some(s),
+                    _ => None,
+                }
+            }
+            "extFields" if p.at_object() => {
+                let mut fields = ExtFields::with_capacity(8);
+                p.each_field(|p, k| {
+                    match p.any()? {
+                        Json::Str(v) => fields.insert(k.into_owned(), v),
+                        Json::Null => {}
+                        other => fields.insert(k.into_owned(), other.to_string()),
+                    }
+                    Ok(())
+                })?;
+                cmd.ext_fields = Some(fields);
+            }
+            _ => {
+                p.any()?;
+            }
+        }
+        Ok(())
     })
+    .map_err(ProtocolError::JsonHeader)?;
+    p.finish().map_err(ProtocolError::JsonHeader)?;
+    Ok(cmd)
+}
+
+/// A 32-bit integer field; `null` reads as 0, as fastjson leaves an absent int.
+fn int(p: &mut Parser, name: &'static str) -> Result<i32, json::JsonError> {
+    match p.any()? {
+        Json::Null => Ok(0),
+        x => x
+            .as_i64()
+            .and_then(|n| i32::try_from(n).ok())
+            .ok_or_else(|| json::JsonError::type_mismatch(name, "a 32-bit integer")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_every_field_whatever_else_the_header_holds() {
+        // Escaped keys, non-string and null values, an unknown nested field, odd spacing.
+        let header = Bytes::from_static(
+            br#" { "code" : 310, "extFields":{"a":"1","b\"q":"x\ny","n":5,"z":null},
+            "flag":2,"language":"CPP","opaque":-7,"remark":null,
+            "later":{"deep":[1,{"x":[]}]},"serializeTypeCurrentRPC":"JSON","version":407} "#,
+        );
+        let cmd = decode(&header).unwrap();
+        assert_eq!(
+            (cmd.code, cmd.flag, cmd.opaque, cmd.version),
+            (310, 2, -7, 407)
+        );
+        assert_eq!(cmd.language, LanguageCode::from_name("CPP").unwrap());
+        assert_eq!(cmd.remark, None);
+        let fields = cmd.fields();
+        assert_eq!(fields.get("a"), Some("1"));
+        assert_eq!(fields.get("b\"q"), Some("x\ny"));
+        assert_eq!(fields.get("n"), Some("5"));
+        assert_eq!(fields.get("z"), None);
+        // What we write reads back the same.
+        let mut out = BytesMut::new();
+        encode(&cmd, &mut out);
+        let again = decode(&out.freeze()).unwrap();
+        assert_eq!(again.fields().get("b\"q"), Some("x\ny"));
+        assert_eq!(again.opaque, -7);
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_header() {
+        for bad in [
+            "[1]",
+            "{\"code\":1",
+            "{\"code\":\"ten\"}",
+            "{\"code\":1} trailing",
+            "{\"opaque\":99999999999}",
+            "{\"extFields\":{\"a\" 1}}",
+        ] {
+            let e = decode(&Bytes::from(bad.as_bytes().to_vec()));
+            assert!(e.is_err(), "{bad} decoded");
+        }
+        let deep = format!("{{\"x\":{}{}}}", "[".repeat(500), "]".repeat(500));
+        assert!(decode(&Bytes::from(deep.into_bytes())).is_err());
+    }
 }

@@ -14,7 +14,7 @@ mod parse;
 pub(crate) mod write;
 
 pub use codec::{bean_from_key, JsonCodec, JsonObjectReader};
-pub use parse::parse;
+pub use parse::{parse, Parser};
 
 /// A parsed JSON value, permissive enough for fastjson output.
 ///

@@ -5,33 +5,115 @@
 //! capped at [`MAX_DEPTH`] so a hostile body cannot overflow the stack.
 
 use super::{Json, JsonError};
+use std::borrow::Cow;
 
 /// Deepest nesting accepted. Real RocketMQ bodies nest five or six levels.
 pub const MAX_DEPTH: usize = 128;
 
 /// Parses one JSON value; anything but whitespace after it is an error.
 pub fn parse(text: &[u8]) -> Result<Json, JsonError> {
-    let mut p = Parser {
-        s: text,
-        i: 0,
-        depth: 0,
-    };
-    p.skip_ws();
-    let v = p.value()?;
-    p.skip_ws();
-    if p.i != p.s.len() {
-        return Err(p.err("trailing characters after the value"));
-    }
+    let mut p = Parser::new(text);
+    let v = p.any()?;
+    p.finish()?;
     Ok(v)
 }
 
-struct Parser<'a> {
+/// A reader positioned somewhere in a JSON text. [`parse`] builds a whole [`Json`] tree; hot
+/// paths that know the shape they expect (the remoting header, read for every request) walk an
+/// object field by field with [`Parser::each_field`] instead, taking each value straight into its
+/// destination.
+pub struct Parser<'a> {
     s: &'a [u8],
     i: usize,
     depth: usize,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
+    pub fn new(text: &'a [u8]) -> Self {
+        Parser {
+            s: text,
+            i: 0,
+            depth: 0,
+        }
+    }
+
+    /// Walks the object at the current position: for each field, `field(parser, key)` must
+    /// consume the value (with [`Parser::any`] or a nested `each_field`). Keys without escapes
+    /// are borrowed from the text.
+    pub fn each_field(
+        &mut self,
+        mut field: impl FnMut(&mut Self, Cow<'a, str>) -> Result<(), JsonError>,
+    ) -> Result<(), JsonError> {
+        self.skip_ws();
+        self.expect(b'{', "expected an object")?;
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(JsonError::TooDeep(MAX_DEPTH));
+        }
+        loop {
+            self.skip_ws();
+            if self.peek() == Some(b'}') {
+                self.i += 1;
+                self.depth -= 1;
+                return Ok(());
+            }
+            let key = self.key_str()?;
+            self.skip_ws();
+            self.expect(b':', "expected ':' after an object key")?;
+            self.skip_ws();
+            field(self, key)?;
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {}
+                _ => return Err(self.err("expected ',' or '}' in an object")),
+            }
+        }
+    }
+
+    /// The value at the current position, whatever it is.
+    pub fn any(&mut self) -> Result<Json, JsonError> {
+        self.skip_ws();
+        self.value()
+    }
+
+    /// Whether the value at the current position is an object.
+    pub fn at_object(&mut self) -> bool {
+        self.skip_ws();
+        self.peek() == Some(b'{')
+    }
+
+    /// Fails unless only whitespace is left.
+    pub fn finish(&mut self) -> Result<(), JsonError> {
+        self.skip_ws();
+        if self.i != self.s.len() {
+            return Err(self.err("trailing characters after the value"));
+        }
+        Ok(())
+    }
+
+    /// A key as text: borrowed when it is a plain double-quoted string, else read as any key
+    /// and written out (`{0:..}` gives "0").
+    fn key_str(&mut self) -> Result<Cow<'a, str>, JsonError> {
+        if self.peek() == Some(b'"') {
+            let start = self.i + 1;
+            let plain = self.s[start..]
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\')
+                .filter(|&n| self.s[start + n] == b'"');
+            if let Some(n) = plain {
+                let text = std::str::from_utf8(&self.s[start..start + n])
+                    .map_err(|_| self.err("string is not UTF-8"))?;
+                self.i = start + n + 1;
+                return Ok(Cow::Borrowed(text));
+            }
+        }
+        Ok(match self.key()? {
+            Json::Str(s) => Cow::Owned(s),
+            other => Cow::Owned(other.to_string()),
+        })
+    }
+
     fn err(&self, reason: &'static str) -> JsonError {
         JsonError::Syntax {
             offset: self.i,
