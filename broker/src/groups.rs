@@ -16,6 +16,7 @@ use crate::handlers::Refusal;
 use crate::hops::{Answer, Ask};
 use crate::mesh::CONTROL_CORE;
 use crate::persist::{fresh_version, load_json, next_version, write_atomically, PersistError};
+use crate::replica::{self, Change, Changed};
 use ringmq_protocol::body::{DataVersion, SubscriptionGroupConfig, SubscriptionGroupWrapper};
 use ringmq_protocol::json::{self, JsonStyle};
 use ringmq_protocol::ResponseCode;
@@ -47,11 +48,7 @@ pub fn default_group(name: &str) -> SubscriptionGroupConfig {
 }
 
 /// One change to the table, as the control core hands it to the other cores' copies.
-#[derive(Debug, Clone)]
-pub enum GroupChange {
-    Upsert(SubscriptionGroupConfig),
-    Delete(String),
-}
+pub type GroupChange = Change<SubscriptionGroupConfig>;
 
 #[derive(Debug)]
 pub struct GroupTable {
@@ -61,7 +58,7 @@ pub struct GroupTable {
     /// A change not yet on disk (its write failed).
     dirty: bool,
     /// Groups changed since the last [`take_changes`](Self::take_changes).
-    changes: Vec<String>,
+    changes: Changed,
 }
 
 impl GroupTable {
@@ -75,7 +72,7 @@ impl GroupTable {
                 .collect(),
             data_version: fresh_version(),
             dirty: false,
-            changes: Vec::new(),
+            changes: Changed::default(),
         }
     }
 
@@ -138,37 +135,17 @@ impl GroupTable {
 
     /// What changed since the last call, each group once, as its copies must apply it.
     pub fn take_changes(&mut self) -> Vec<GroupChange> {
-        let mut names = std::mem::take(&mut self.changes);
-        names.sort();
-        names.dedup();
-        names
-            .into_iter()
-            .map(|name| match self.table.get(&name) {
-                Some(g) => GroupChange::Upsert(g.clone()),
-                None => GroupChange::Delete(name),
-            })
-            .collect()
+        self.changes.take(&self.table)
     }
 
     /// Every group, as changes that turn a fresh copy into this table.
     pub fn snapshot(&self) -> Vec<GroupChange> {
-        self.table
-            .values()
-            .cloned()
-            .map(GroupChange::Upsert)
-            .collect()
+        replica::snapshot(&self.table)
     }
 
     /// Applies a change made on the control core to this copy.
     pub fn apply(&mut self, change: GroupChange) {
-        match change {
-            GroupChange::Upsert(g) => {
-                self.table.insert(g.group_name.clone(), g);
-            }
-            GroupChange::Delete(name) => {
-                self.table.remove(&name);
-            }
-        }
+        replica::apply(&mut self.table, change)
     }
 
     /// The table with its version: the GET_ALL_SUBSCRIPTIONGROUP_CONFIG body and the file.
@@ -201,7 +178,7 @@ impl GroupTable {
     /// A new data version, the file rewritten, the group noted for the copies. A failed write
     /// is logged and retried later; the change stands in memory, as in Java.
     fn changed(&mut self, group: String) {
-        self.changes.push(group);
+        self.changes.note(group);
         self.data_version = next_version(&self.data_version);
         if let Err(e) = self.persist() {
             log::error!("{e}; the subscription groups are kept in memory and written again later");

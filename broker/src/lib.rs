@@ -5,8 +5,9 @@
 //! ([`groups`], `subscriptionGroup.json`), the committed consumer offsets
 //! ([`offsets`], `consumerOffset.json`), connected clients and queue locks ([`clients`],
 //! [`locks`]), delayed delivery ([`schedule`], `delayOffset.json`), and one handler per request
-//! family ([`handlers`]). [`persist`] writes those JSON files crash-safely; [`traffic`] counts what
-//! was stored and served.
+//! family ([`handlers`]). [`persist`] writes those JSON files crash-safely; [`replica`] is how
+//! the control core's tables reach the other cores' copies; [`traffic`] counts what was stored
+//! and served.
 //!
 //! One glommio executor runs on each core ([`server`]), each with its own listener on the same
 //! port (SO_REUSEPORT). Who owns what:
@@ -36,6 +37,7 @@ pub mod mesh;
 pub mod offsets;
 pub mod persist;
 pub mod registration;
+pub mod replica;
 pub mod schedule;
 pub mod server;
 pub mod service;

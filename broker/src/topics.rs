@@ -5,6 +5,7 @@
 
 use crate::config::BrokerConfig;
 use crate::persist::{fresh_version, load_json, next_version, write_atomically, PersistError};
+use crate::replica::{self, Change, Changed};
 use ringmq_protocol::body::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
 use ringmq_protocol::json::{self, JsonStyle};
 use ringmq_protocol::ResponseCode;
@@ -171,15 +172,11 @@ pub struct TopicTable {
     /// A change not yet on disk (its write failed).
     dirty: bool,
     /// Topics changed since the last [`take_changes`](Self::take_changes).
-    changes: Vec<String>,
+    changes: Changed,
 }
 
-/// One change to the topic table, as the control core hands it to the other cores' copies.
-#[derive(Debug, Clone)]
-pub enum TopicChange {
-    Upsert(TopicConfig),
-    Delete(String),
-}
+/// One change to the table, as the control core hands it to the other cores' copies.
+pub type TopicChange = Change<TopicConfig>;
 
 impl TopicTable {
     /// The system topics a fresh broker has, never written to disk (tests, tools).
@@ -191,7 +188,7 @@ impl TopicTable {
             auto_create_topic_enable: config.auto_create_topic_enable,
             own_system_topics: BTreeSet::new(),
             dirty: false,
-            changes: Vec::new(),
+            changes: Changed::default(),
         };
         table.add_system_topics(config);
         table
@@ -411,37 +408,18 @@ impl TopicTable {
 
     /// What changed since the last call, each topic once, as its copies must apply it.
     pub fn take_changes(&mut self) -> Vec<TopicChange> {
-        let mut names = std::mem::take(&mut self.changes);
-        names.sort();
-        names.dedup();
-        names
-            .into_iter()
-            .map(|name| match self.table.get(&name) {
-                Some(config) => TopicChange::Upsert(config.clone()),
-                None => TopicChange::Delete(name),
-            })
-            .collect()
+        self.changes.take(&self.table)
     }
 
     /// Every topic, as changes that turn a fresh copy into this table.
     pub fn snapshot(&self) -> Vec<TopicChange> {
-        self.table
-            .values()
-            .map(|c| TopicChange::Upsert(c.clone()))
-            .collect()
+        replica::snapshot(&self.table)
     }
 
     /// Applies a change made on the control core to this copy. A copy has no file and no
     /// version of its own: the control core's table is the one registered and written.
     pub fn apply(&mut self, change: TopicChange) {
-        match change {
-            TopicChange::Upsert(config) => {
-                self.table.insert(config.topic_name.clone(), config);
-            }
-            TopicChange::Delete(name) => {
-                self.table.remove(&name);
-            }
-        }
+        replica::apply(&mut self.table, change)
     }
 
     /// The table with its version: the REGISTER_BROKER and GET_ALL_TOPIC_CONFIG body.
@@ -474,7 +452,7 @@ impl TopicTable {
     /// Every change goes through here: a new data version, the file rewritten, and the topic
     /// noted for [`take_changes`](Self::take_changes).
     fn changed(&mut self, topic: String) {
-        self.changes.push(topic);
+        self.changes.note(topic);
         self.data_version = next_version(&self.data_version);
         if let Err(e) = self.persist() {
             log::error!("{e}; the topic table is kept in memory and written again later");
