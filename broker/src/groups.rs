@@ -15,13 +15,12 @@ use crate::core::BrokerCore;
 use crate::handlers::Refusal;
 use crate::hops::{Answer, Ask};
 use crate::mesh::CONTROL_CORE;
-use crate::persist::{fresh_version, load_json, next_version, write_atomically, PersistError};
+use crate::persist::{fresh_version, load_json, next_version, JsonFile, PersistError};
 use crate::replica::{self, Change, Changed};
 use ringmq_protocol::body::{DataVersion, SubscriptionGroupConfig, SubscriptionGroupWrapper};
 use ringmq_protocol::json::{self, JsonStyle};
 use ringmq_protocol::ResponseCode;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 /// Groups every broker has (Java's `SubscriptionGroupManager.init`).
 const BUILT_IN_GROUPS: [&str; 7] = [
@@ -52,11 +51,10 @@ pub type GroupChange = Change<SubscriptionGroupConfig>;
 
 #[derive(Debug)]
 pub struct GroupTable {
-    path: Option<PathBuf>,
+    file: JsonFile,
     table: BTreeMap<String, SubscriptionGroupConfig>,
     data_version: DataVersion,
     /// A change not yet on disk (its write failed).
-    dirty: bool,
     /// Groups changed since the last [`take_changes`](Self::take_changes).
     changes: Changed,
 }
@@ -65,13 +63,12 @@ impl GroupTable {
     /// The built-in groups, never written to disk (the other cores' copies, tests).
     pub fn in_memory() -> Self {
         GroupTable {
-            path: None,
+            file: JsonFile::default(),
             table: BUILT_IN_GROUPS
                 .iter()
                 .map(|g| (g.to_string(), default_group(g)))
                 .collect(),
             data_version: fresh_version(),
-            dirty: false,
             changes: Changed::default(),
         }
     }
@@ -90,7 +87,7 @@ impl GroupTable {
             }
             table.data_version = saved.data_version;
         }
-        table.path = Some(path);
+        table.file = JsonFile::at(path);
         Ok(table)
     }
 
@@ -162,17 +159,13 @@ impl GroupTable {
     }
 
     pub fn is_dirty(&self) -> bool {
-        self.dirty
+        self.file.is_dirty()
     }
 
     /// Writes the table now (every change already does; this retries a failed write).
     pub fn persist(&mut self) -> Result<(), PersistError> {
-        let Some(path) = &self.path else {
-            return Ok(());
-        };
-        let result = write_atomically(path, &json::to_vec(&self.wrapper(), JsonStyle::Fastjson));
-        self.dirty = result.is_err();
-        result
+        let contents = json::to_vec(&self.wrapper(), JsonStyle::Fastjson);
+        self.file.write(&contents)
     }
 
     /// A new data version, the file rewritten, the group noted for the copies. A failed write

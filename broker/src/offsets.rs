@@ -6,10 +6,10 @@
 //! numeric keys), written crash-safely, so offsets carry over from a Java broker and back.
 
 use crate::config::BrokerConfig;
-use crate::persist::{load_json, write_atomically, PersistError};
+use crate::persist::{load_json, JsonFile, PersistError};
 use ringmq_protocol::json::{self, JsonStyle};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 type QueueOffsets = BTreeMap<i32, i64>;
 
@@ -32,9 +32,8 @@ fn split_key(key: &str) -> Option<(&str, &str)> {
 
 #[derive(Debug, Default)]
 pub struct ConsumerOffsets {
-    path: Option<PathBuf>,
+    file: JsonFile,
     table: BTreeMap<String, QueueOffsets>,
-    dirty: bool,
 }
 
 impl ConsumerOffsets {
@@ -54,14 +53,13 @@ impl ConsumerOffsets {
             .map(|f| f.offset_table)
             .unwrap_or_default();
         Ok(Self {
-            path: Some(path.to_owned()),
+            file: JsonFile::at(path.to_owned()),
             table,
-            dirty: false,
         })
     }
 
     pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
+        self.file.path()
     }
 
     /// Records `offset` (the next message to consume) for a queue. Going backwards is allowed:
@@ -75,7 +73,7 @@ impl ConsumerOffsets {
                 );
             }
         }
-        self.dirty = true;
+        self.file.mark_dirty();
     }
 
     /// The committed offset, or `None` (Java answers -1 and QUERY_NOT_FOUND).
@@ -125,7 +123,7 @@ impl ConsumerOffsets {
             .retain(|k, _| !split_key(k).is_some_and(|(t, g)| doomed(t, g)));
         let removed = before - self.table.len();
         if removed > 0 {
-            self.dirty = true;
+            self.file.mark_dirty();
         }
         removed
     }
@@ -134,7 +132,7 @@ impl ConsumerOffsets {
     pub fn clone_offsets(&mut self, src_group: &str, dest_group: &str, topic: &str) {
         if let Some(queues) = self.table.get(&key(topic, src_group)).cloned() {
             self.table.insert(key(topic, dest_group), queues);
-            self.dirty = true;
+            self.file.mark_dirty();
         }
     }
 
@@ -156,9 +154,8 @@ impl ConsumerOffsets {
             }
         }
         Self {
-            path: None,
+            file: JsonFile::default(),
             table,
-            dirty: false,
         }
     }
 
@@ -173,7 +170,7 @@ impl ConsumerOffsets {
             let mine = self.table.entry(k).or_default();
             for (q, o) in queues {
                 if mine.insert(q, o) != Some(o) {
-                    self.dirty = true;
+                    self.file.mark_dirty();
                 }
             }
         }
@@ -181,24 +178,18 @@ impl ConsumerOffsets {
 
     /// Whether commits have happened since the last successful [`persist`](Self::persist).
     pub fn is_dirty(&self) -> bool {
-        self.dirty
+        self.file.is_dirty()
     }
 
     /// Writes the table if it changed since the last write; returns whether it wrote. A failed
     /// write leaves the table dirty, so the next call tries again.
     pub fn persist(&mut self) -> Result<bool, PersistError> {
-        let Some(path) = &self.path else {
-            return Ok(false);
-        };
-        if !self.dirty {
-            return Ok(false);
-        }
-        let file = ConsumerOffsetFile {
-            offset_table: self.table.clone(),
-        };
-        write_atomically(path, &json::to_vec(&file, JsonStyle::Fastjson))?;
-        self.dirty = false;
-        Ok(true)
+        self.file.write_if_dirty(|| {
+            let file = ConsumerOffsetFile {
+                offset_table: self.table.clone(),
+            };
+            json::to_vec(&file, JsonStyle::Fastjson)
+        })
     }
 }
 
@@ -207,7 +198,7 @@ mod tests {
     use super::*;
     use std::fs;
 
-    fn temp_file(name: &str) -> PathBuf {
+    fn temp_file(name: &str) -> std::path::PathBuf {
         let dir =
             std::env::temp_dir().join(format!("ringmq-offsets-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);

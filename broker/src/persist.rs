@@ -22,6 +22,59 @@ pub enum PersistError {
     Write { path: PathBuf, source: io::Error },
 }
 
+/// Where a table is kept on disk, and whether memory is ahead of it. Every table here (topics,
+/// groups, consumer offsets, delay progress) is written whole; a failed write leaves it dirty, so
+/// the next write tries again. Without a path (a copy on another core, a test) nothing is written.
+#[derive(Debug, Default)]
+pub struct JsonFile {
+    path: Option<PathBuf>,
+    dirty: bool,
+}
+
+impl JsonFile {
+    pub fn at(path: PathBuf) -> Self {
+        Self {
+            path: Some(path),
+            dirty: false,
+        }
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Memory changed: the next [`write_if_dirty`](Self::write_if_dirty) writes.
+    pub fn mark_dirty(&mut self) {
+        self.dirty = true;
+    }
+
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    /// Writes `contents` now.
+    pub fn write(&mut self, contents: &[u8]) -> Result<(), PersistError> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let result = write_atomically(path, contents);
+        self.dirty = result.is_err();
+        result
+    }
+
+    /// Writes what `contents` makes if memory changed since the last write; returns whether it
+    /// wrote.
+    pub fn write_if_dirty(
+        &mut self,
+        contents: impl FnOnce() -> Vec<u8>,
+    ) -> Result<bool, PersistError> {
+        if !self.dirty || self.path.is_none() {
+            return Ok(false);
+        }
+        self.write(&contents()).map(|()| true)
+    }
+}
+
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut s = OsString::from(path.as_os_str());
     s.push(suffix);

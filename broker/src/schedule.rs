@@ -15,7 +15,7 @@
 
 use crate::core::BrokerCore;
 use crate::hops::HopError;
-use crate::persist::{load_json, write_atomically, PersistError};
+use crate::persist::{load_json, JsonFile, PersistError};
 use crate::topics::SCHEDULE_TOPIC;
 use ringmq_protocol::json::{self, JsonStyle};
 use ringmq_protocol::message::properties::{self, Properties};
@@ -23,7 +23,7 @@ use ringmq_protocol::message::StoredMessage;
 use ringmq_storage::shard::{MessageToStore, ReadStatus};
 use ringmq_storage::{QueueOffset, StorageError};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Weak;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -128,9 +128,8 @@ ringmq_protocol::json_bean! {
 /// Per level, the next schedule-queue offset to deliver.
 #[derive(Debug, Default)]
 pub struct DelayOffsets {
-    path: Option<PathBuf>,
+    file: JsonFile,
     table: BTreeMap<i32, i64>,
-    dirty: bool,
 }
 
 impl DelayOffsets {
@@ -144,23 +143,21 @@ impl DelayOffsets {
             .map(|f| f.offset_table)
             .unwrap_or_default();
         Ok(Self {
-            path: Some(path.to_owned()),
+            file: JsonFile::at(path.to_owned()),
             table,
-            dirty: false,
         })
     }
 
     /// The levels `keep` accepts, as a table of its own that is never written (a core's part).
     pub fn owned_part(&self, keep: impl Fn(i32) -> bool) -> Self {
         Self {
-            path: None,
+            file: JsonFile::default(),
             table: self
                 .table
                 .iter()
                 .filter(|(l, _)| keep(**l))
                 .map(|(l, o)| (*l, *o))
                 .collect(),
-            dirty: false,
         }
     }
 
@@ -172,7 +169,7 @@ impl DelayOffsets {
     pub fn absorb(&mut self, part: BTreeMap<i32, i64>) {
         for (l, o) in part {
             if self.table.insert(l, o) != Some(o) {
-                self.dirty = true;
+                self.file.mark_dirty();
             }
         }
     }
@@ -183,24 +180,20 @@ impl DelayOffsets {
 
     pub fn set(&mut self, level: i32, next: QueueOffset) {
         if self.table.insert(level, next.0) != Some(next.0) {
-            self.dirty = true;
+            self.file.mark_dirty();
         }
     }
 
     /// Writes the table if it changed since the last write.
     pub fn persist(&mut self) -> Result<(), PersistError> {
-        let Some(path) = &self.path else {
-            return Ok(());
-        };
-        if !self.dirty {
-            return Ok(());
-        }
-        let file = DelayOffsetFile {
-            offset_table: self.table.clone(),
-        };
-        write_atomically(path, &json::to_vec(&file, JsonStyle::Fastjson))?;
-        self.dirty = false;
-        Ok(())
+        self.file
+            .write_if_dirty(|| {
+                let file = DelayOffsetFile {
+                    offset_table: self.table.clone(),
+                };
+                json::to_vec(&file, JsonStyle::Fastjson)
+            })
+            .map(|_| ())
     }
 }
 

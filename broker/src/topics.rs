@@ -4,13 +4,13 @@
 //! topics.json` in the shape Java writes, so a Java broker's store carries over.
 
 use crate::config::BrokerConfig;
-use crate::persist::{fresh_version, load_json, next_version, write_atomically, PersistError};
+use crate::persist::{fresh_version, load_json, next_version, JsonFile, PersistError};
 use crate::replica::{self, Change, Changed};
 use ringmq_protocol::body::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
 use ringmq_protocol::json::{self, JsonStyle};
 use ringmq_protocol::ResponseCode;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Permission bits of a topic (and of the broker, `brokerPermission`): Java's `PermName`.
 pub const PERM_PRIORITY: i32 = 8;
@@ -163,14 +163,13 @@ impl Ensured {
 
 #[derive(Debug)]
 pub struct TopicTable {
-    path: Option<PathBuf>,
+    file: JsonFile,
     table: BTreeMap<String, TopicConfig>,
     data_version: DataVersion,
     auto_create_topic_enable: bool,
     /// Topics named after this broker's cluster and name, reply and trace topics.
     own_system_topics: BTreeSet<String>,
     /// A change not yet on disk (its write failed).
-    dirty: bool,
     /// Topics changed since the last [`take_changes`](Self::take_changes).
     changes: Changed,
 }
@@ -182,12 +181,11 @@ impl TopicTable {
     /// The system topics a fresh broker has, never written to disk (tests, tools).
     pub fn in_memory(config: &BrokerConfig) -> Self {
         let mut table = TopicTable {
-            path: None,
+            file: JsonFile::default(),
             table: BTreeMap::new(),
             data_version: fresh_version(),
             auto_create_topic_enable: config.auto_create_topic_enable,
             own_system_topics: BTreeSet::new(),
-            dirty: false,
             changes: Changed::default(),
         };
         table.add_system_topics(config);
@@ -218,7 +216,7 @@ impl TopicTable {
                 tbw.perm = PERM_READ | PERM_WRITE;
             }
         }
-        table.path = Some(path);
+        table.file = JsonFile::at(path);
         Ok(table)
     }
 
@@ -259,7 +257,7 @@ impl TopicTable {
     }
 
     pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
+        self.file.path()
     }
 
     pub fn get(&self, topic: &str) -> Option<&TopicConfig> {
@@ -433,18 +431,13 @@ impl TopicTable {
     /// Whether a change is not on disk yet because its write failed; [`persist`](Self::persist)
     /// retries it.
     pub fn is_dirty(&self) -> bool {
-        self.dirty
+        self.file.is_dirty()
     }
 
     /// Writes the table now (every change already does; this retries a failed write).
     pub fn persist(&mut self) -> Result<(), PersistError> {
-        let Some(path) = &self.path else {
-            return Ok(());
-        };
-        let bytes = json::to_vec(&self.wrapper(), JsonStyle::Standard);
-        let result = write_atomically(path, &bytes);
-        self.dirty = result.is_err();
-        result
+        let contents = json::to_vec(&self.wrapper(), JsonStyle::Standard);
+        self.file.write(&contents)
     }
 
     /// Java's `nextVersion` and `persist` after every change. A failed write is logged and left
@@ -465,6 +458,7 @@ mod tests {
     use super::*;
     use ringmq_protocol::body::RegisterBrokerBody;
     use std::fs;
+    use std::path::PathBuf;
 
     fn config(root: &Path) -> BrokerConfig {
         BrokerConfig {
