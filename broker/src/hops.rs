@@ -19,7 +19,7 @@ use crate::traffic::TrafficReport;
 use bytes::{Bytes, BytesMut};
 use ringmq_protocol::body::{
     MessageQueue, OffsetWrapper, SubscriptionData, SubscriptionGroupConfig, TopicConfig,
-    TopicOffset,
+    TopicOffset, TopicStatsTable,
 };
 use ringmq_protocol::{RemotingCommand, ResponseCode};
 use ringmq_remoting::Reply;
@@ -66,7 +66,8 @@ pub enum Ask {
         groups: Vec<GroupChange>,
         port: u16,
     },
-    /// Extent of this core's queues of a topic (GET_TOPIC_STATS_INFO). [`Answer::TopicStats`].
+    /// Extent of this core's queues of a topic and its put rate here (GET_TOPIC_STATS_INFO).
+    /// [`Answer::TopicStats`].
     TopicStats(String),
     /// Topics this core has committed offsets of a group on. [`Answer::Topics`].
     TopicsOfGroup(String),
@@ -75,9 +76,8 @@ pub enum Ask {
     ConsumeStats { group: String, topics: Vec<String> },
     /// Messages with a key, from this core's shards (QUERY_MESSAGE). [`Answer::Found`].
     Query(KeyQuery),
-    /// This core's traffic counts, with a topic's put rate if one is named
-    /// (GET_BROKER_RUNTIME_INFO, GET_TOPIC_STATS_INFO). [`Answer::Traffic`].
-    Traffic(Option<String>),
+    /// This core's traffic counts (GET_BROKER_RUNTIME_INFO). [`Answer::Traffic`].
+    Traffic,
     /// Committed offsets and delay progress held here, for the control core to write.
     /// [`Answer::Progress`].
     Progress,
@@ -94,7 +94,7 @@ pub enum Answer {
     Group(Result<Option<SubscriptionGroupConfig>, Refusal>),
     Done,
     Started(Result<(), String>),
-    TopicStats(Result<Vec<(MessageQueue, TopicOffset)>, HopError>),
+    TopicStats(Result<TopicStatsTable, HopError>),
     Topics(BTreeSet<String>),
     ConsumeStats(Result<Vec<(MessageQueue, OffsetWrapper)>, HopError>),
     Found(Result<Vec<Bytes>, HopError>),
@@ -270,7 +270,7 @@ async fn serve_ask(core: &Rc<BrokerCore>, ask: Ask) -> Answer {
         }
         Ask::Query(q) => Answer::Found(core.query_here(&q).await),
         Ask::Progress => Answer::Progress(core.progress()),
-        Ask::Traffic(topic) => Answer::Traffic(core.traffic_here(topic.as_deref()).await),
+        Ask::Traffic => Answer::Traffic(core.traffic_here().await),
         Ask::Close => {
             let closed = crate::server::close_core(core).await;
             // Answer first; the executor ends once this core is marked stopped.
@@ -583,33 +583,37 @@ impl BrokerCore {
         Ok(all)
     }
 
-    /// GET_TOPIC_STATS_INFO's table, from every core.
-    pub async fn topic_stats(
-        &self,
-        topic: &str,
-    ) -> Result<Vec<(MessageQueue, TopicOffset)>, HopError> {
-        let here = self.topic_stats_here(topic).await;
-        self.everywhere(
-            here,
-            || Ask::TopicStats(topic.to_owned()),
-            |a| match a {
-                Answer::TopicStats(r) => Some(r),
-                _ => None,
-            },
-        )
-        .await
+    /// GET_TOPIC_STATS_INFO's table, from every core: each core's queues and put rate.
+    pub async fn topic_stats(&self, topic: &str) -> Result<TopicStatsTable, HopError> {
+        let here = self.topic_stats_here(topic).await.map(|t| vec![t]);
+        let parts = self
+            .everywhere(
+                here,
+                || Ask::TopicStats(topic.to_owned()),
+                |a| match a {
+                    Answer::TopicStats(r) => Some(r.map(|t| vec![t])),
+                    _ => None,
+                },
+            )
+            .await?;
+        let mut all = TopicStatsTable::default();
+        for part in parts {
+            all.offset_table.extend(part.offset_table);
+            all.topic_put_tps += part.topic_put_tps;
+        }
+        Ok(all)
     }
 
-    async fn topic_stats_here(
-        &self,
-        topic: &str,
-    ) -> Result<Vec<(MessageQueue, TopicOffset)>, HopError> {
+    async fn topic_stats_here(&self, topic: &str) -> Result<TopicStatsTable, HopError> {
         let write_queues = self
             .topics
             .borrow()
             .get(topic)
             .map_or(0, |t| t.write_queue_nums);
-        let mut table = Vec::new();
+        let mut table = TopicStatsTable {
+            topic_put_tps: self.traffic.topic_put_tps(topic, Instant::now()),
+            ..Default::default()
+        };
         for queue_id in 0..write_queues {
             let Some(shard) = self.local_shard(topic, queue_id) else {
                 continue;
@@ -619,14 +623,14 @@ impl BrokerCore {
                 shard.max_offset(topic, queue_id),
             );
             let last_update_timestamp = last_store_time(shard, topic, queue_id, max.0).await?;
-            table.push((
+            table.offset_table.insert(
                 self.message_queue(topic, queue_id),
                 TopicOffset {
                     min_offset: min.0,
                     max_offset: max.0,
                     last_update_timestamp,
                 },
-            ));
+            );
         }
         Ok(table)
     }

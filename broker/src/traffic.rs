@@ -100,8 +100,6 @@ pub struct TrafficReport {
     pub unflushed_bytes: u64,
     /// When the oldest stored message was stored (ms), over this core's shards.
     pub earliest_store_time: Option<i64>,
-    /// Puts per second into the topic the report was asked for, over the last minute.
-    pub topic_put_tps: f64,
 }
 
 impl TrafficReport {
@@ -114,7 +112,6 @@ impl TrafficReport {
         }
         self.put_time_max = self.put_time_max.max(o.put_time_max);
         self.unflushed_bytes += o.unflushed_bytes;
-        self.topic_put_tps += o.topic_put_tps;
         self.earliest_store_time = match (self.earliest_store_time, o.earliest_store_time) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -275,18 +272,16 @@ impl Traffic {
             put_time_max: self.put_time_max.get(),
             unflushed_bytes: 0,
             earliest_store_time: None,
-            topic_put_tps: 0.0,
         }
     }
 }
 
 // Gathering every core's report: traffic is counted where it happens, so a report asks them all.
 impl crate::core::BrokerCore {
-    /// Every core's traffic added up, with `topic`'s put rate if one is named.
-    pub async fn traffic_report(&self, topic: Option<&str>) -> TrafficReport {
-        let mut all = self.traffic_here(topic).await;
-        let ask = || crate::hops::Ask::Traffic(topic.map(str::to_owned));
-        for (core, answer) in self.mesh.ask_all(ask).await {
+    /// Every core's traffic added up.
+    pub async fn traffic_report(&self) -> TrafficReport {
+        let mut all = self.traffic_here().await;
+        for (core, answer) in self.mesh.ask_all(|| crate::hops::Ask::Traffic).await {
             match answer {
                 Ok(crate::hops::Answer::Traffic(r)) => all.merge(r),
                 Ok(_) => log::warn!("core {core} answered a traffic ask with something else"),
@@ -297,10 +292,8 @@ impl crate::core::BrokerCore {
     }
 
     /// This core's traffic and its shards' figures.
-    pub async fn traffic_here(&self, topic: Option<&str>) -> TrafficReport {
-        let at = Instant::now();
-        let mut r = self.traffic.report(at);
-        r.topic_put_tps = topic.map_or(0.0, |t| self.traffic.topic_put_tps(t, at));
+    pub async fn traffic_here(&self) -> TrafficReport {
+        let mut r = self.traffic.report(Instant::now());
         for shard in self.owned_shards() {
             let log = shard.commit_log();
             r.unflushed_bytes += (log.write_pos().0 - log.durable_pos().0).max(0) as u64;

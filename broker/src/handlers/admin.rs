@@ -5,7 +5,7 @@
 
 use super::{ok, Handled, Refusal};
 use crate::core::BrokerCore;
-use ringmq_protocol::body::{ConsumeStats, SubscriptionGroupConfig, TopicStatsTable};
+use ringmq_protocol::body::{ConsumeStats, SubscriptionGroupConfig};
 use ringmq_protocol::header::admin::*;
 use ringmq_protocol::json::{self, JsonStyle};
 use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
@@ -86,9 +86,7 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
                     format!("topic[{}] not exist", h.topic),
                 ));
             }
-            let mut table = TopicStatsTable::default();
-            table.offset_table.extend(core.topic_stats(&h.topic).await?);
-            table.topic_put_tps = core.traffic_report(Some(&h.topic)).await.topic_put_tps;
+            let table = core.topic_stats(&h.topic).await?;
             Ok(ok(req).with_body(json::to_vec(&table, JsonStyle::Fastjson)))
         }
         RequestCode::GET_CONSUME_STATS => {

@@ -24,7 +24,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 const VERSION_DESC: &str = "V4_9_7";
 
 pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
-    let report = core.traffic_report(None).await;
+    let report = core.traffic_report().await;
     let table = KvTable {
         table: runtime_info(core, &report),
     };
