@@ -10,7 +10,7 @@
 //! sockets, no decoding beyond the length prefix), so the ratio compares only the servers.
 
 use crate::error::BenchError;
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use ringmq_protocol::header::offset::GetMaxOffsetRequestHeader;
 use ringmq_protocol::{RemotingCommand, RequestCode};
 use std::io::{ErrorKind, Read, Write};
@@ -181,38 +181,58 @@ fn keep_in_flight(
     }
 }
 
-/// Frames read from a stream, counted by their length prefix and thrown away.
-#[derive(Default)]
+/// Frames read from a stream, counted by their length prefix and thrown away: only the prefix
+/// of each is looked at, so nothing is buffered or copied beyond the one read buffer.
 struct Frames {
-    pending: BytesMut,
+    buf: Vec<u8>,
+    /// The prefix of the frame being read, as far as it has come.
+    prefix: [u8; 4],
+    prefix_len: usize,
+    /// Bytes of the current frame's body still to come (0 while reading a prefix).
+    body_left: usize,
+}
+
+impl Default for Frames {
+    fn default() -> Self {
+        Self {
+            buf: vec![0; READ_BUF],
+            prefix: [0; 4],
+            prefix_len: 0,
+            body_left: 0,
+        }
+    }
 }
 
 impl Frames {
     /// Reads once; returns how many frames it completed, or `None` at end of stream.
-    fn read_from(&mut self, stream: &mut TcpStream) -> std::io::Result<Option<usize>> {
-        if self.pending.capacity() - self.pending.len() < READ_BUF / 2 {
-            self.pending.reserve(READ_BUF);
-        }
-        let len = self.pending.len();
-        self.pending.resize(self.pending.capacity(), 0);
-        let n = match stream.read(&mut self.pending[len..]) {
-            Ok(n) => n,
-            Err(e) => {
-                self.pending.truncate(len);
-                return Err(e);
-            }
-        };
-        self.pending.truncate(len + n);
+    fn read_from(&mut self, stream: &mut impl Read) -> std::io::Result<Option<usize>> {
+        let n = stream.read(&mut self.buf)?;
         if n == 0 {
             return Ok(None);
         }
+        let mut rest = &self.buf[..n];
         let mut complete = 0;
-        while let Some(frame) = frame_len(&self.pending)? {
-            if self.pending.len() < frame {
-                break;
+        while !rest.is_empty() {
+            if self.body_left > 0 {
+                let skip = self.body_left.min(rest.len());
+                self.body_left -= skip;
+                rest = &rest[skip..];
+                if self.body_left == 0 {
+                    complete += 1;
+                }
+                continue;
             }
-            self.pending.advance(frame);
-            complete += 1;
+            let take = (4 - self.prefix_len).min(rest.len());
+            self.prefix[self.prefix_len..self.prefix_len + take].copy_from_slice(&rest[..take]);
+            self.prefix_len += take;
+            rest = &rest[take..];
+            if self.prefix_len == 4 {
+                self.prefix_len = 0;
+                match body_len(self.prefix)? {
+                    0 => complete += 1,
+                    len => self.body_left = len,
+                }
+            }
         }
         Ok(Some(complete))
     }
@@ -220,17 +240,22 @@ impl Frames {
 
 /// The whole length of the frame at the start of `buf` (prefix included), once the prefix is in.
 fn frame_len(buf: &[u8]) -> std::io::Result<Option<usize>> {
-    let Some(prefix) = buf.first_chunk::<4>() else {
-        return Ok(None);
-    };
-    let len = u32::from_be_bytes(*prefix) as usize;
+    match buf.first_chunk::<4>() {
+        Some(prefix) => Ok(Some(4 + body_len(*prefix)?)),
+        None => Ok(None),
+    }
+}
+
+/// The length a frame's prefix announces, refused when no trivial answer is that long.
+fn body_len(prefix: [u8; 4]) -> std::io::Result<usize> {
+    let len = u32::from_be_bytes(prefix) as usize;
     if len > MAX_FRAME {
         return Err(std::io::Error::new(
             ErrorKind::InvalidData,
             format!("a {len}-byte frame is no answer to a trivial request"),
         ));
     }
-    Ok(Some(4 + len))
+    Ok(len)
 }
 
 fn connect(addr: SocketAddr) -> Result<TcpStream, BenchError> {
@@ -269,6 +294,42 @@ mod tests {
         };
         let r = drive(echo, request, &spec).unwrap();
         assert!(r.answers > 0 && r.rate() > 0.0, "{r:?}");
+    }
+
+    /// Hands out its bytes `step` at a time, so frames arrive split at every position.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(self.data.len()).min(buf.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn frames_are_counted_wherever_reads_split_them() {
+        let mut stream = Vec::new();
+        for body in [&b"abc"[..], b"", &[7u8; 300], b"z"] {
+            stream.extend_from_slice(&(body.len() as u32).to_be_bytes());
+            stream.extend_from_slice(body);
+        }
+        for step in [1, 2, 3, 5, 64, 4096] {
+            let mut from = Trickle {
+                data: &stream,
+                step,
+            };
+            let mut frames = Frames::default();
+            let mut counted = 0;
+            while let Some(n) = frames.read_from(&mut from).unwrap() {
+                counted += n;
+            }
+            assert_eq!(counted, 4, "reads of {step} bytes");
+        }
     }
 
     #[test]
