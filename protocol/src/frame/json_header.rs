@@ -44,7 +44,8 @@ pub(super) fn encode(cmd: &RemotingCommand, out: &mut BytesMut) {
 }
 
 /// Reads the header in one pass, each field straight into the command: this runs for every
-/// request, so no intermediate [`Json`] tree is built and no string is copied twice.
+/// request, so no intermediate [`Json`] tree is built, and the `extFields` names and values stay
+/// spans of one copy of the header (see [`ExtFields`]).
 pub(super) fn decode(header: &Bytes) -> Result<RemotingCommand, ProtocolError> {
     let mut cmd = RemotingCommand {
         code: 0,
@@ -57,7 +58,10 @@ pub(super) fn decode(header: &Bytes) -> Result<RemotingCommand, ProtocolError> {
         serialize_type: super::SerializeType::Json,
         body: Bytes::new(),
     };
-    let mut p = Parser::new(header);
+    let mut fields = ExtFields::for_header(header, 16);
+    let text = fields.text();
+    let mut p = Parser::new(&text);
+    let mut has_fields = false;
     p.each_field(|p, key| {
         match &*key {
             "code" => cmd.code = int(p, "code")?,
@@ -65,40 +69,51 @@ pub(super) fn decode(header: &Bytes) -> Result<RemotingCommand, ProtocolError> {
             "opaque" => cmd.opaque = int(p, "opaque")?,
             "flag" => cmd.flag = int(p, "flag")?,
             "language" => {
-                cmd.language = match p.any()? {
-                    Json::Str(name) => {
-                        LanguageCode::from_name(&name).unwrap_or(LanguageCode::OTHER)
-                    }
-                    Json::Int(n) => LanguageCode(n as u8),
-                    _ => LanguageCode::JAVA,
+                cmd.language = match p.str_value()? {
+                    Some(name) => LanguageCode::from_name(&name).unwrap_or(LanguageCode::OTHER),
+                    None => match p.any()? {
+                        Json::Int(n) => LanguageCode(n as u8),
+                        _ => LanguageCode::JAVA,
+                    },
                 }
             }
             "remark" => {
-                cmd.remark = match p.any()? {
-                    Json::Str(s) => Some(s),
-                    _ => None,
+                cmd.remark = match p.str_value()? {
+                    Some(s) => Some(s.into_owned()),
+                    None => {
+                        p.any()?;
+                        None
+                    }
                 }
             }
             "extFields" if p.at_object() => {
-                let mut fields = ExtFields::with_capacity(8);
+                has_fields = true;
                 p.each_field(|p, k| {
+                    if let Some(v) = p.str_value()? {
+                        fields.push_from_header(k, v);
+                        return Ok(());
+                    }
                     match p.any()? {
-                        Json::Str(v) => fields.insert(k.into_owned(), v),
                         Json::Null => {}
-                        other => fields.insert(k.into_owned(), other.to_string()),
+                        other => fields.push_from_header(k, other.to_string().into()),
                     }
                     Ok(())
                 })?;
-                cmd.ext_fields = Some(fields);
             }
+            // `serializeTypeCurrentRPC` among them: the frame's type byte already said it.
             _ => {
-                p.any()?;
+                if p.str_value()?.is_none() {
+                    p.any()?;
+                }
             }
         }
         Ok(())
     })
     .map_err(ProtocolError::JsonHeader)?;
     p.finish().map_err(ProtocolError::JsonHeader)?;
+    if has_fields {
+        cmd.ext_fields = Some(fields);
+    }
     Ok(cmd)
 }
 

@@ -51,20 +51,25 @@ pub(super) fn decode(header: &Bytes) -> Result<RemotingCommand, ProtocolError> {
         n => Some(utf8(take(&mut b, n)?, "remark")?),
     };
     let ext_len = read_len(&mut b, "extFields length")?;
-    let mut ext = take(&mut b, ext_len)?;
+    let ext = take(&mut b, ext_len)?;
     let ext_fields = if ext_len == 0 {
         None
     } else {
-        let mut fields = ExtFields::new();
+        // Names and values stay spans of one copy of the map's bytes.
+        let mut fields = ExtFields::for_header(&ext, 16);
+        let mut ext = fields.text();
         while ext.has_remaining() {
             need(&ext, 2)?;
             let key_len = ext.get_i16();
             let key_len = usize::try_from(key_len)
                 .map_err(|_| ProtocolError::BinaryHeader("negative key length"))?;
-            let key = utf8(take(&mut ext, key_len)?, "extFields key")?;
+            let key = take(&mut ext, key_len)?;
             let value_len = read_len(&mut ext, "extFields value length")?;
-            let value = utf8(take(&mut ext, value_len)?, "extFields value")?;
-            fields.insert(key, value);
+            let value = take(&mut ext, value_len)?;
+            fields.push_from_header(
+                str_of(&key, "extFields key")?.into(),
+                str_of(&value, "extFields value")?.into(),
+            );
         }
         Some(fields)
     };
@@ -101,5 +106,9 @@ fn take(b: &mut Bytes, n: usize) -> Result<Bytes, ProtocolError> {
 }
 
 fn utf8(b: Bytes, what: &'static str) -> Result<String, ProtocolError> {
-    String::from_utf8(b.to_vec()).map_err(|_| ProtocolError::BinaryHeader(what))
+    str_of(&b, what).map(str::to_owned)
+}
+
+fn str_of<'b>(b: &'b Bytes, what: &'static str) -> Result<&'b str, ProtocolError> {
+    std::str::from_utf8(b).map_err(|_| ProtocolError::BinaryHeader(what))
 }

@@ -140,7 +140,7 @@ macro_rules! command_header {
             fn encode(&self, fields: &mut $crate::ExtFields) {
                 $(
                     if let Some(v) = $crate::header::HeaderValue::to_field(&self.$field) {
-                        fields.insert($wire, v);
+                        fields.insert_static($wire, v);
                     }
                 )*
             }

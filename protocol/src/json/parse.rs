@@ -77,6 +77,27 @@ impl<'a> Parser<'a> {
         self.value()
     }
 
+    /// The string at the current position, borrowed from the text when it has no escapes;
+    /// `None` (nothing consumed) when the value there is not a string.
+    pub fn str_value(&mut self) -> Result<Option<Cow<'a, str>>, JsonError> {
+        self.skip_ws();
+        let Some(quote @ (b'"' | b'\'')) = self.peek() else {
+            return Ok(None);
+        };
+        let start = self.i + 1;
+        let plain = self.s[start..]
+            .iter()
+            .position(|&c| c == quote || c == b'\\')
+            .filter(|&n| self.s[start + n] == quote);
+        if let Some(n) = plain {
+            let text = std::str::from_utf8(&self.s[start..start + n])
+                .map_err(|_| self.err("string is not UTF-8"))?;
+            self.i = start + n + 1;
+            return Ok(Some(Cow::Borrowed(text)));
+        }
+        self.string(quote).map(|s| Some(Cow::Owned(s)))
+    }
+
     /// Whether the value at the current position is an object.
     pub fn at_object(&mut self) -> bool {
         self.skip_ws();
@@ -92,21 +113,11 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    /// A key as text: borrowed when it is a plain double-quoted string, else read as any key
-    /// and written out (`{0:..}` gives "0").
+    /// A key as text: borrowed when it is a quoted string without escapes, else read as any
+    /// key and written out (`{0:..}` gives "0").
     fn key_str(&mut self) -> Result<Cow<'a, str>, JsonError> {
-        if self.peek() == Some(b'"') {
-            let start = self.i + 1;
-            let plain = self.s[start..]
-                .iter()
-                .position(|&c| c == b'"' || c == b'\\')
-                .filter(|&n| self.s[start + n] == b'"');
-            if let Some(n) = plain {
-                let text = std::str::from_utf8(&self.s[start..start + n])
-                    .map_err(|_| self.err("string is not UTF-8"))?;
-                self.i = start + n + 1;
-                return Ok(Cow::Borrowed(text));
-            }
+        if let Some(s) = self.str_value()? {
+            return Ok(s);
         }
         Ok(match self.key()? {
             Json::Str(s) => Cow::Owned(s),

@@ -72,6 +72,25 @@ fn writes_property_separators_as_unicode_escapes_like_fastjson() {
 }
 
 #[test]
+fn every_string_reads_back_as_written_whatever_it_has_to_escape() {
+    for text in [
+        "",
+        "plain",
+        "\"quoted\" and \\ back\\slashed",
+        "line\nfeed\rreturn\ttab\u{0}nul\u{1f}",
+        "é😀 then \u{1}, multi-byte next to escapes\"é",
+        "\u{2}",
+    ] {
+        let written = Json::Str(text.into()).to_fastjson();
+        assert_eq!(
+            parse(written.as_bytes()).unwrap().as_str(),
+            Some(text),
+            "{written}"
+        );
+    }
+}
+
+#[test]
 fn numbers_keep_their_kind() {
     let v = parse(br#"{"a":0.0,"b":-12,"c":1795256160542,"d":1e3,"e":9223372036854775808,"f":5L}"#)
         .unwrap();

@@ -60,19 +60,28 @@ fn write_float(out: &mut String, f: f64) {
 
 pub(crate) fn write_str(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            // fastjson writes the RocketMQ property separators (0x01, 0x02) this way.
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04X}", c as u32);
+    let mut plain = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let short = match b {
+            b'"' => Some("\\\""),
+            b'\\' => Some("\\\\"),
+            b'\n' => Some("\\n"),
+            b'\r' => Some("\\r"),
+            b'\t' => Some("\\t"),
+            // fastjson writes the RocketMQ property separators (0x01, 0x02) as `\u0001`.
+            b if b < 0x20 => None,
+            _ => continue,
+        };
+        // Every byte that needs escaping is ASCII, so `i` is a character boundary.
+        out.push_str(&s[plain..i]);
+        match short {
+            Some(escape) => out.push_str(escape),
+            None => {
+                let _ = write!(out, "\\u{b:04X}");
             }
-            c => out.push(c),
         }
+        plain = i + 1;
     }
+    out.push_str(&s[plain..]);
     out.push('"');
 }
