@@ -55,7 +55,7 @@ impl Member {
 pub struct HeartbeatOutcome {
     /// A new member: the group must rebalance.
     pub joined: bool,
-    /// The group's subscriptions differ from what it announced before.
+    /// The group's subscriptions or message model differ from what it announced before.
     pub subscriptions_changed: bool,
 }
 
@@ -67,6 +67,18 @@ struct ConsumerGroup {
     consume_type: String,
     message_model: String,
     consume_from_where: String,
+}
+
+/// Java's `MessageModel.BROADCASTING`, as heartbeats name it.
+pub const BROADCASTING: &str = "BROADCASTING";
+
+/// What a consumer group's heartbeats said that the cores serving its pulls need.
+#[derive(Debug, Clone, Default)]
+pub struct Announced {
+    /// Every member receives every message (checked against `consumeBroadcastEnable`).
+    pub broadcasting: bool,
+    /// topic -> subscription.
+    pub subscriptions: HashMap<String, SubscriptionData>,
 }
 
 #[derive(Default)]
@@ -87,9 +99,9 @@ impl ClientRegistry {
     ) -> HeartbeatOutcome {
         let group = self.consumers.entry(data.group_name.clone()).or_default();
         group.consume_type = data.consume_type.clone();
+        let mut subscriptions_changed = group.message_model != data.message_model;
         group.message_model = data.message_model.clone();
         group.consume_from_where = data.consume_from_where.clone();
-        let mut subscriptions_changed = false;
         for sub in &data.subscription_data_set {
             if group.subscriptions.get(&sub.topic) != Some(sub) {
                 group.subscriptions.insert(sub.topic.clone(), sub.clone());
@@ -212,11 +224,14 @@ impl ClientRegistry {
         })
     }
 
-    /// A consumer group's subscriptions, as last announced.
-    pub fn subscriptions(&self, group: &str) -> Vec<SubscriptionData> {
+    /// A consumer group's subscriptions and message model, as last announced.
+    pub fn announced(&self, group: &str) -> Announced {
         self.consumers
             .get(group)
-            .map(|g| g.subscriptions.values().cloned().collect())
+            .map(|g| Announced {
+                broadcasting: g.message_model == BROADCASTING,
+                subscriptions: g.subscriptions.clone(),
+            })
             .unwrap_or_default()
     }
 }

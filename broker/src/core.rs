@@ -9,6 +9,7 @@
 //! Which core a request runs on is decided in [`crate::service`]; how cores ask each other is in
 //! [`crate::hops`].
 
+use crate::clients::Announced;
 use crate::clients::ClientRegistry;
 use crate::config::BrokerConfig;
 use crate::groups::GroupTable;
@@ -19,7 +20,6 @@ use crate::offsets::ConsumerOffsets;
 use crate::schedule::DelayOffsets;
 use crate::topics::TopicTable;
 use crate::traffic::Traffic;
-use ringmq_protocol::body::SubscriptionData;
 use ringmq_protocol::ResponseCode;
 use ringmq_remoting::Connection;
 use ringmq_storage::shard::Shard;
@@ -42,9 +42,10 @@ pub struct BrokerCore {
     pub topics: RefCell<TopicTable>,
     /// Subscription groups: like `topics`, the table on the control core, copies elsewhere.
     pub groups: RefCell<GroupTable>,
-    /// group -> topic -> subscription, copied from the control core's client registry: a pull
-    /// without its own subscription filters by the group's.
-    pub subscriptions: RefCell<HashMap<String, HashMap<String, SubscriptionData>>>,
+    /// group -> what its heartbeats announced, copied from the control core's client registry:
+    /// a pull without its own subscription filters by the group's, and a broadcasting group is
+    /// refused where its `consumeBroadcastEnable` is off.
+    pub subscriptions: RefCell<HashMap<String, Announced>>,
     /// Committed offsets of this core's queues.
     pub offsets: RefCell<ConsumerOffsets>,
     /// How far each delay level delivered on this core has got.

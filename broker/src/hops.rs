@@ -9,7 +9,7 @@
 //!
 //! Every message is a plain value (`Send`), never a closure or a reference into a core.
 
-use crate::clients::ClientAddr;
+use crate::clients::{Announced, ClientAddr};
 use crate::core::BrokerCore;
 use crate::groups::GroupChange;
 use crate::handlers::Refusal;
@@ -18,8 +18,7 @@ use crate::topics::{TopicChange, TopicTable, RETRY_GROUP_TOPIC_PREFIX};
 use crate::traffic::TrafficReport;
 use bytes::{Bytes, BytesMut};
 use ringmq_protocol::body::{
-    MessageQueue, OffsetWrapper, SubscriptionData, SubscriptionGroupConfig, TopicConfig,
-    TopicOffset, TopicStatsTable,
+    MessageQueue, OffsetWrapper, SubscriptionGroupConfig, TopicConfig, TopicOffset, TopicStatsTable,
 };
 use ringmq_protocol::{RemotingCommand, ResponseCode};
 use ringmq_remoting::Reply;
@@ -113,11 +112,8 @@ pub enum Tell {
     },
     /// To the control core: a client connection is gone.
     ConnectionClosed(ClientAddr),
-    /// From the control core: a consumer group's subscriptions, as last announced.
-    Subscriptions {
-        group: String,
-        subscriptions: Vec<SubscriptionData>,
-    },
+    /// From the control core: a consumer group's subscriptions and model, as last announced.
+    Subscriptions { group: String, announced: Announced },
     /// To the control core at start-up: this core opened its shards, or why it could not.
     Opened(Result<(), String>),
 }
@@ -301,15 +297,8 @@ fn serve_tell(core: &Rc<BrokerCore>, tell: Tell) {
             let c = core.clone();
             glommio::spawn_local(async move { c.client_gone(addr).await }).detach();
         }
-        Tell::Subscriptions {
-            group,
-            subscriptions,
-        } => {
-            let table = subscriptions
-                .into_iter()
-                .map(|s| (s.topic.clone(), s))
-                .collect();
-            core.subscriptions.borrow_mut().insert(group, table);
+        Tell::Subscriptions { group, announced } => {
+            core.subscriptions.borrow_mut().insert(group, announced);
         }
         Tell::Opened(result) => {
             if let Some(control) = &core.control {
@@ -520,23 +509,19 @@ impl BrokerCore {
         }
     }
 
-    /// Copies a consumer group's subscriptions (control core) to every core.
+    /// Copies what a consumer group announced (control core) to every core.
     pub async fn publish_subscriptions(&self, group: &str) {
         let Some(control) = &self.control else {
             return;
         };
-        let subscriptions = control.clients.borrow().subscriptions(group);
-        let table = subscriptions
-            .iter()
-            .map(|s| (s.topic.clone(), s.clone()))
-            .collect();
+        let announced = control.clients.borrow().announced(group);
         self.subscriptions
             .borrow_mut()
-            .insert(group.to_owned(), table);
+            .insert(group.to_owned(), announced.clone());
         for core in self.mesh.peers() {
             let tell = Tell::Subscriptions {
                 group: group.to_owned(),
-                subscriptions: subscriptions.clone(),
+                announced: announced.clone(),
             };
             if let Err(e) = self.mesh.tell(core, tell).await {
                 log::debug!("subscriptions of {group} not copied to core {core}: {e}");

@@ -5,8 +5,10 @@
 
 mod common;
 
-use common::{fields, fresh_dir, start_broker_with, start_namesrv, wait_for_route, Wire};
-use ringmq_protocol::header::pull::PullMessageRequestHeader;
+use common::{
+    consumer_heartbeat, fields, fresh_dir, start_broker_with, start_namesrv, wait_for_route, Wire,
+};
+use ringmq_protocol::header::pull::{pull_sys_flag, PullMessageRequestHeader};
 use ringmq_protocol::header::send::SendMessageRequestHeaderV2;
 use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use rocketmq_client_rust::ConsumerAdmin;
@@ -52,6 +54,82 @@ fn max_offset(wire: &mut Wire, topic: &str) -> String {
         &[("topic", topic), ("queueId", "0")],
     ));
     r.fields().get("offset").unwrap_or("none").to_owned()
+}
+
+/// Pulls (queue 0 of TBW102, no subscription of its own) until the answer has `code`: what a
+/// heartbeat announced reaches the queue's core a moment after the heartbeat's answer.
+fn pull_until(wire: &mut Wire, group: &str, code: ResponseCode) -> RemotingCommand {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let r = wire.call(pull(group));
+        if r.code == code.0 || std::time::Instant::now() > deadline {
+            return r;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_group_without_consume_broadcast_enable_refuses_broadcasting_consumers() {
+    let namesrv = start_namesrv();
+    let broker = start_broker_with(
+        &namesrv,
+        "broker-broadcast",
+        fresh_dir("broker-broadcast"),
+        "ASYNC_FLUSH",
+        GROUP_CONF,
+    );
+    wait_for_route(&namesrv, "TBW102");
+    let (owner, runtime) = common::client_runtime("broadcast");
+    let admin = common::start_admin(&owner, &runtime, &namesrv);
+    let set_broadcast = |enabled: bool| {
+        let mut g = SubscriptionGroupConfig::new(GROUP.into());
+        g.set_consume_broadcast_enable(enabled);
+        owner
+            .block_on(
+                admin.create_and_update_subscription_group_config(broker.addr.as_str().into(), g),
+            )
+            .expect("create the group");
+    };
+    set_broadcast(false);
+    let mut wire = Wire::connect(&broker.addr);
+
+    // Clustering members of the group pull as usual.
+    consumer_heartbeat(&mut wire, GROUP, "CLUSTERING", "TBW102", "*");
+    assert_eq!(wire.call(pull(GROUP)).code, ResponseCode::PULL_NOT_FOUND.0);
+
+    // Once the group says it broadcasts, its pulls are refused with Java's remark...
+    consumer_heartbeat(&mut wire, GROUP, "BROADCASTING", "TBW102", "*");
+    let refused = pull_until(&mut wire, GROUP, ResponseCode::NO_PERMISSION);
+    assert_eq!(refused.code, ResponseCode::NO_PERMISSION.0);
+    assert_eq!(
+        refused.remark.as_deref(),
+        Some("the consumer group[admin_group] can not consume by broadcast way")
+    );
+    // ...except a pull that brings its own subscription, which Java does not check either.
+    let mut with_subscription = pull(GROUP);
+    with_subscription
+        .fields_mut()
+        .insert("sysFlag", pull_sys_flag::FLAG_SUBSCRIPTION.to_string());
+    with_subscription.fields_mut().insert("subscription", "*");
+    assert_eq!(
+        wire.call(with_subscription).code,
+        ResponseCode::PULL_NOT_FOUND.0
+    );
+
+    // Allowing broadcast lets the same consumers in.
+    set_broadcast(true);
+    let allowed = pull_until(&mut wire, GROUP, ResponseCode::PULL_NOT_FOUND);
+    assert_eq!(
+        allowed.code,
+        ResponseCode::PULL_NOT_FOUND.0,
+        "{:?}",
+        allowed.remark
+    );
+    owner.block_on(async move {
+        runtime.shutdown().await;
+    });
+    owner.shutdown_runtime_blocking().unwrap();
 }
 
 #[test]

@@ -5,10 +5,8 @@
 
 mod common;
 
-use common::{fields, start_broker, start_namesrv, vector, Wire};
-use ringmq_protocol::body::{ConsumerData, HeartbeatData, SubscriptionData};
+use common::{consumer_heartbeat, fields, start_broker, start_namesrv, vector, Wire};
 use ringmq_protocol::header::send::SendMessageRequestHeaderV2;
-use ringmq_protocol::json::{self, JsonStyle};
 use ringmq_protocol::message::MessageId;
 use ringmq_protocol::{RemotingCommand, RequestCode};
 use std::collections::BTreeSet;
@@ -69,31 +67,6 @@ fn send(wire: &mut Wire, topic: &str, queue: i32, props: &str) -> i64 {
     id.commit_log_offset
 }
 
-fn heartbeat(wire: &mut Wire, group: &str, topic: &str, expression: &str) {
-    let hb = HeartbeatData {
-        client_id: "prep-client".into(),
-        consumer_data_set: vec![ConsumerData {
-            group_name: group.into(),
-            consume_type: "CONSUME_PASSIVELY".into(),
-            message_model: "CLUSTERING".into(),
-            consume_from_where: "CONSUME_FROM_FIRST_OFFSET".into(),
-            subscription_data_set: vec![SubscriptionData {
-                topic: topic.into(),
-                sub_string: expression.into(),
-                expression_type: Some("TAG".into()),
-                ..Default::default()
-            }],
-            unit_mode: false,
-        }],
-        ..Default::default()
-    };
-    let resp = wire.call(
-        RemotingCommand::request(RequestCode::HEART_BEAT, 0)
-            .with_body(json::to_vec(&hb, JsonStyle::Fastjson)),
-    );
-    assert_eq!(resp.code, 0);
-}
-
 /// The state each capture assumed (`req` is adjusted where it names state of the Java store).
 fn prepare(wire: &mut Wire, name: &str, req: &mut RemotingCommand) {
     let f = req.fields();
@@ -107,9 +80,10 @@ fn prepare(wire: &mut Wire, name: &str, req: &mut RemotingCommand) {
             send(wire, &topic, queue, "");
         }),
         n if n.starts_with("request-11-pull_message.offset_moved") => {
-            heartbeat(
+            consumer_heartbeat(
                 wire,
                 f.get("consumerGroup").unwrap(),
+                "CLUSTERING",
                 &topic,
                 "TagA || TagB",
             );

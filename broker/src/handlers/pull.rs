@@ -33,13 +33,13 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Result<Reply, R
         .groups
         .borrow()
         .get(&h.consumer_group)
-        .map(|g| g.consume_enable);
-    let consume_enable = match known {
-        Some(enabled) => enabled,
+        .map(|g| (g.consume_enable, g.consume_broadcast_enable));
+    let (consume_enable, broadcast_enable) = match known {
+        Some(flags) => flags,
         None => core
             .find_group(&h.consumer_group)
             .await?
-            .map(|g| g.consume_enable)
+            .map(|g| (g.consume_enable, g.consume_broadcast_enable))
             .ok_or_else(|| {
                 Refusal::new(
                     ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
@@ -54,6 +54,23 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Result<Reply, R
         return Err(Refusal::new(
             ResponseCode::NO_PERMISSION,
             format!("subscription group no permission, {}", h.consumer_group),
+        ));
+    }
+    // As Java, judged by the group's heartbeats, which a pull without its own subscription
+    // relies on (push consumers send none unless `postSubscriptionWhenPull`).
+    let broadcasting = || {
+        core.subscriptions
+            .borrow()
+            .get(&h.consumer_group)
+            .is_some_and(|g| g.broadcasting)
+    };
+    if !broadcast_enable && !pull_sys_flag::has_subscription(h.sys_flag) && broadcasting() {
+        return Err(Refusal::new(
+            ResponseCode::NO_PERMISSION,
+            format!(
+                "the consumer group[{}] can not consume by broadcast way",
+                h.consumer_group
+            ),
         ));
     }
     let read_queues = match core.topics.borrow().get(&h.topic) {
@@ -170,7 +187,7 @@ fn tag_filter(
             .subscriptions
             .borrow()
             .get(&h.consumer_group)
-            .and_then(|g| g.get(&h.topic))
+            .and_then(|g| g.subscriptions.get(&h.topic))
         {
             Some(s) => (s.sub_string.clone(), s.expression_type.clone()),
             None => return Ok(None),

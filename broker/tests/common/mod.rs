@@ -178,6 +178,41 @@ pub fn fields(cmd: RequestCode, pairs: &[(&str, &str)]) -> RemotingCommand {
     r
 }
 
+/// A push consumer's HEART_BEAT over `wire`: one member of `group` in `model` (`CLUSTERING` or
+/// `BROADCASTING`), subscribed to `topic` with the tag `expression`.
+pub fn consumer_heartbeat(
+    wire: &mut Wire,
+    group: &str,
+    model: &str,
+    topic: &str,
+    expression: &str,
+) {
+    use ringmq_protocol::body::{ConsumerData, HeartbeatData, SubscriptionData};
+    use ringmq_protocol::json::{self, JsonStyle};
+    let hb = HeartbeatData {
+        client_id: "wire-client".into(),
+        consumer_data_set: vec![ConsumerData {
+            group_name: group.into(),
+            consume_type: "CONSUME_PASSIVELY".into(),
+            message_model: model.into(),
+            consume_from_where: "CONSUME_FROM_FIRST_OFFSET".into(),
+            subscription_data_set: vec![SubscriptionData {
+                topic: topic.into(),
+                sub_string: expression.into(),
+                expression_type: Some("TAG".into()),
+                ..Default::default()
+            }],
+            unit_mode: false,
+        }],
+        ..Default::default()
+    };
+    let resp = wire.call(
+        RemotingCommand::request(RequestCode::HEART_BEAT, 0)
+            .with_body(json::to_vec(&hb, JsonStyle::Fastjson)),
+    );
+    assert_eq!(resp.code, 0, "heartbeat of {group}: {:?}", resp.remark);
+}
+
 /// The captured Java frame `name` (file name without `.bin`).
 pub fn vector(name: &str) -> RemotingCommand {
     let path = vector_dir().join(format!("{name}.bin"));
