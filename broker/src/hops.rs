@@ -12,6 +12,7 @@
 use crate::clients::{Announced, ClientAddr};
 use crate::core::BrokerCore;
 use crate::groups::GroupChange;
+use crate::handlers::reset_offset::{self, ResetPosition, ResetQuery};
 use crate::handlers::Refusal;
 use crate::mesh::{CoreId, Envelope, MeshError, CONTROL_CORE};
 use crate::topics::{TopicChange, TopicTable, RETRY_GROUP_TOPIC_PREFIX};
@@ -73,6 +74,9 @@ pub enum Ask {
     /// A group's progress on this core's queues of some topics (GET_CONSUME_STATS).
     /// [`Answer::ConsumeStats`].
     ConsumeStats { group: String, topics: Vec<String> },
+    /// Where a group stands on this core's queues of a topic, and where a time is
+    /// (INVOKE_BROKER_TO_RESET_OFFSET). [`Answer::ResetPositions`].
+    ResetPositions(ResetQuery),
     /// Messages with a key, from this core's shards (QUERY_MESSAGE). [`Answer::Found`].
     Query(KeyQuery),
     /// This core's traffic counts (GET_BROKER_RUNTIME_INFO). [`Answer::Traffic`].
@@ -96,6 +100,7 @@ pub enum Answer {
     TopicStats(Result<TopicStatsTable, HopError>),
     Topics(BTreeSet<String>),
     ConsumeStats(Result<Vec<(MessageQueue, OffsetWrapper)>, HopError>),
+    ResetPositions(Result<Vec<ResetPosition>, HopError>),
     Found(Result<Vec<Bytes>, HopError>),
     Progress(Progress),
     Traffic(TrafficReport),
@@ -263,6 +268,9 @@ async fn serve_ask(core: &Rc<BrokerCore>, ask: Ask) -> Answer {
         Ask::TopicsOfGroup(group) => Answer::Topics(core.offsets.borrow().topics_of_group(&group)),
         Ask::ConsumeStats { group, topics } => {
             Answer::ConsumeStats(core.consume_stats_here(&group, &topics).await)
+        }
+        Ask::ResetPositions(q) => {
+            Answer::ResetPositions(reset_offset::positions_here(core, &q).await)
         }
         Ask::Query(q) => Answer::Found(core.query_here(&q).await),
         Ask::Progress => Answer::Progress(core.progress()),
@@ -552,7 +560,7 @@ impl BrokerCore {
     }
 
     /// Runs `ask` on every core, this one included, and collects what each found.
-    async fn everywhere<T>(
+    pub(crate) async fn everywhere<T>(
         &self,
         here: Result<Vec<T>, HopError>,
         ask: impl Fn() -> Ask,

@@ -20,7 +20,7 @@
 //! | a client connection | the core that accepted it |
 //! | traffic counts of a send or a pull | the core that stored or answered it |
 //! | topic table (written, registered), subscription groups, client registry, queue locks | the control core, 0 |
-//! | copies of the topic table, the subscription groups and groups' subscriptions | every core, kept by core 0 |
+//! | copies of the topic table, the subscription groups and what consumer groups announced (subscriptions, message model) | every core, kept by core 0 |
 //!
 //! [`service`] runs each request on the core that owns what it touches; [`hops`] is everything
 //! cores ask of each other, over the channels of [`mesh`]. No state is shared between cores and

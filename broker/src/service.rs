@@ -10,7 +10,7 @@
 use crate::clients::ClientAddr;
 use crate::core::BrokerCore;
 use crate::handlers::{
-    admin, client, lookup, offsets, pull, runtime_info, send, send_back, Refusal,
+    admin, client, lookup, offsets, pull, reset_offset, runtime_info, send, send_back, Refusal,
 };
 use crate::hops::{Answer, Ask};
 use crate::mesh::{CoreId, CONTROL_CORE};
@@ -105,7 +105,8 @@ fn route(core: &BrokerCore, req: &RemotingCommand) -> CoreId {
         | RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP
         | RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG
         | RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG
-        | RequestCode::DELETE_SUBSCRIPTIONGROUP => Some(CONTROL_CORE),
+        | RequestCode::DELETE_SUBSCRIPTIONGROUP
+        | RequestCode::INVOKE_BROKER_TO_RESET_OFFSET => Some(CONTROL_CORE),
         _ => None,
     };
     owner.unwrap_or(core.id())
@@ -153,6 +154,9 @@ pub async fn handle_here(
         | RequestCode::GET_CONSUME_STATS => admin::handle(core, &req).await.map(Reply::from),
         RequestCode::GET_BROKER_RUNTIME_INFO => {
             runtime_info::handle(core, &req).await.map(Reply::from)
+        }
+        RequestCode::INVOKE_BROKER_TO_RESET_OFFSET => {
+            reset_offset::handle(core, &req).await.map(Reply::from)
         }
         RequestCode::VIEW_MESSAGE_BY_ID | RequestCode::QUERY_MESSAGE => {
             lookup::handle(core, &req).await.map(Reply::from)

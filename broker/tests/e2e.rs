@@ -7,7 +7,6 @@ mod common;
 use common::{fields, start_broker, start_broker_in, start_namesrv, wait_for_route, Wire};
 use ringmq_protocol::body::{ConsumeStats, TopicStatsTable};
 use ringmq_protocol::header::pull::PullMessageRequestHeader;
-use ringmq_protocol::header::send::SendMessageRequestHeaderV2;
 use ringmq_protocol::json;
 use ringmq_protocol::message::StoredMessage;
 use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
@@ -30,21 +29,7 @@ fn pull(topic: &str, queue: i32, offset: i64, suspend_ms: i64) -> RemotingComman
 }
 
 fn send_raw(wire: &mut Wire, topic: &str, queue: i32, body: &[u8]) -> RemotingCommand {
-    let h = SendMessageRequestHeaderV2 {
-        producer_group: "raw_producer".into(),
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
-        queue_id: queue,
-        sys_flag: 0,
-        born_timestamp: 1,
-        flag: 0,
-        properties: Some("TAGS\u{1}raw\u{2}".into()),
-        ..Default::default()
-    };
-    wire.call(
-        RemotingCommand::request_with(RequestCode::SEND_MESSAGE_V2, 0, &h).with_body(body.to_vec()),
-    )
+    common::send_v2(wire, topic, queue, "TAGS\u{1}raw\u{2}", body)
 }
 
 #[test]

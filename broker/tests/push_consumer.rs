@@ -5,8 +5,7 @@
 mod common;
 
 use common::{fields, start_broker, start_namesrv, Wire};
-use ringmq_protocol::header::send::SendMessageRequestHeaderV2;
-use ringmq_protocol::{RemotingCommand, RequestCode};
+use ringmq_protocol::RequestCode;
 use rocketmq_client_rust::{
     ClientResult, ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, DefaultMQPushConsumer,
     MQPushConsumer, MessageListenerConcurrently,
@@ -43,20 +42,7 @@ impl MessageListenerConcurrently for Collect {
 }
 
 fn send(wire: &mut Wire, queue: i32, body: &str) {
-    let h = SendMessageRequestHeaderV2 {
-        producer_group: "push_test_producer".into(),
-        topic: TOPIC.into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
-        queue_id: queue,
-        born_timestamp: 1,
-        properties: Some("TAGS\u{1}TagA\u{2}".into()),
-        ..Default::default()
-    };
-    let resp = wire.call(
-        RemotingCommand::request_with(RequestCode::SEND_MESSAGE_V2, 0, &h)
-            .with_body(body.as_bytes().to_vec()),
-    );
+    let resp = common::send_v2(wire, TOPIC, queue, "TAGS\u{1}TagA\u{2}", body.as_bytes());
     assert_eq!(resp.code, 0, "{:?}", resp.remark);
 }
 

@@ -6,7 +6,8 @@
 mod common;
 
 use common::{consumer_heartbeat, fields, start_broker, start_namesrv, vector, Wire};
-use ringmq_protocol::header::send::SendMessageRequestHeaderV2;
+use ringmq_protocol::body::ResetOffsetBody;
+use ringmq_protocol::json;
 use ringmq_protocol::message::MessageId;
 use ringmq_protocol::{RemotingCommand, RequestCode};
 use std::collections::BTreeSet;
@@ -38,10 +39,6 @@ const NOT_YET: &[(&str, &str)] = &[
         "SQL92 filtering is not implemented",
     ),
     (
-        "request-222-invoke_broker_to_reset_offset",
-        "offset reset is not implemented",
-    ),
-    (
         "request-33-view_message_by_id",
         "commit-log offsets in the capture belong to the Java store",
     ),
@@ -49,19 +46,7 @@ const NOT_YET: &[(&str, &str)] = &[
 
 /// Sends one message; returns its commit-log offset (from its offset message id).
 fn send(wire: &mut Wire, topic: &str, queue: i32, props: &str) -> i64 {
-    let h = SendMessageRequestHeaderV2 {
-        producer_group: "prep".into(),
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        default_topic_queue_nums: 4,
-        queue_id: queue,
-        born_timestamp: 1,
-        properties: Some(props.into()),
-        ..Default::default()
-    };
-    let resp = wire.call(
-        RemotingCommand::request_with(RequestCode::SEND_MESSAGE_V2, 0, &h).with_body(&b"prep"[..]),
-    );
+    let resp = common::send_v2(wire, topic, queue, props, b"prep");
     assert_eq!(resp.code, 0, "prep send to {topic}: {:?}", resp.remark);
     let id: MessageId = resp.fields().get("msgId").unwrap().parse().unwrap();
     id.commit_log_offset
@@ -94,6 +79,24 @@ fn prepare(wire: &mut Wire, name: &str, req: &mut RemotingCommand) {
         }
         n if n.starts_with("request-11-pull_message.retry_topic") => {
             send(wire, &topic, queue, "RECONSUME_TIME\u{1}1\u{2}");
+        }
+        n if n.starts_with("request-222-invoke_broker_to_reset_offset") => {
+            // An online member of the group with offsets on every queue of the topic.
+            let group = f.get("group").unwrap().to_owned();
+            send(wire, &topic, 0, "");
+            for q in 0..4 {
+                let r = wire.call(fields(
+                    RequestCode::UPDATE_CONSUMER_OFFSET,
+                    &[
+                        ("consumerGroup", &group),
+                        ("topic", &topic),
+                        ("queueId", &q.to_string()),
+                        ("commitOffset", "1"),
+                    ],
+                ));
+                assert_eq!(r.code, 0);
+            }
+            consumer_heartbeat(wire, &group, "CLUSTERING", &topic, "*");
         }
         n if n.starts_with("request-36-consumer_send_msg_back") => {
             // The capture names a commit-log offset of the Java store: hand back one of ours.
@@ -165,6 +168,34 @@ fn captured_java_requests_get_the_java_brokers_answers() {
                 "{name}: answered in the request's encoding"
             );
             compared += 1;
+            if base == "request-222-invoke_broker_to_reset_offset" {
+                // The member was told, in the words Java's broker told it.
+                let told = wire
+                    .from_broker
+                    .iter()
+                    .rfind(|r| r.code == RequestCode::RESET_CONSUMER_CLIENT_OFFSET.0)
+                    .expect("no RESET_CONSUMER_CLIENT_OFFSET reached the member");
+                let captured = vector(&format!("request-220-reset_consumer_client_offset-{enc}"));
+                assert_eq!(
+                    shape(told),
+                    shape(&captured),
+                    "{name}: the member's request"
+                );
+                for field in ["topic", "group", "isForce", "timestamp"] {
+                    assert_eq!(
+                        told.fields().get(field),
+                        captured.fields().get(field),
+                        "{field}"
+                    );
+                }
+                assert!(told.is_oneway());
+                let body: ResetOffsetBody = json::from_slice(&told.body).unwrap();
+                assert_eq!(body.offset_table.len(), 4);
+                assert_eq!(
+                    json::from_slice::<ResetOffsetBody>(&got.body).unwrap(),
+                    body
+                );
+            }
         }
         assert!(compared >= 20, "{enc}: only {compared} captures compared");
         // The oneway frames left the connection usable.

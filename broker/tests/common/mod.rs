@@ -129,6 +129,9 @@ pub struct Wire {
     pub stream: TcpStream,
     buf: BytesMut,
     opaque: i32,
+    /// Requests the broker sent on this connection (NOTIFY_CONSUMER_IDS_CHANGED,
+    /// RESET_CONSUMER_CLIENT_OFFSET, ...), oldest first, read while waiting for answers.
+    pub from_broker: Vec<RemotingCommand>,
 }
 
 impl Wire {
@@ -141,6 +144,7 @@ impl Wire {
             stream,
             buf: BytesMut::new(),
             opaque: 1,
+            from_broker: Vec::new(),
         }
     }
 
@@ -155,8 +159,9 @@ impl Wire {
         self.stream.write_all(&cmd.to_bytes()).unwrap();
         loop {
             if let Some(frame) = FrameDecoder::default().decode(&mut self.buf).unwrap() {
-                // Requests the broker sends us (NOTIFY_CONSUMER_IDS_CHANGED) are not the answer.
+                // Requests the broker sends us are not the answer.
                 if !frame.is_response() {
+                    self.from_broker.push(frame);
                     continue;
                 }
                 assert_eq!(frame.opaque, cmd.opaque);
@@ -176,6 +181,30 @@ pub fn fields(cmd: RequestCode, pairs: &[(&str, &str)]) -> RemotingCommand {
         r.fields_mut().insert(*k, *v);
     }
     r
+}
+
+/// A SEND_MESSAGE_V2 of `body` to queue `queue` of `topic`, which the broker creates with four
+/// queues if it does not exist (through TBW102, as a Java producer's first send does).
+pub fn send_v2(
+    wire: &mut Wire,
+    topic: &str,
+    queue: i32,
+    properties: &str,
+    body: &[u8],
+) -> RemotingCommand {
+    let h = ringmq_protocol::header::send::SendMessageRequestHeaderV2 {
+        producer_group: "wire_producer".into(),
+        topic: topic.into(),
+        default_topic: "TBW102".into(),
+        default_topic_queue_nums: 4,
+        queue_id: queue,
+        born_timestamp: 1,
+        properties: Some(properties.into()),
+        ..Default::default()
+    };
+    wire.call(
+        RemotingCommand::request_with(RequestCode::SEND_MESSAGE_V2, 0, &h).with_body(body.to_vec()),
+    )
 }
 
 /// A push consumer's HEART_BEAT over `wire`: one member of `group` in `model` (`CLUSTERING` or

@@ -98,6 +98,14 @@ crate::json_bean! {
 }
 
 crate::json_bean! {
+    /// INVOKE_BROKER_TO_RESET_OFFSET answer and RESET_CONSUMER_CLIENT_OFFSET body: the offset
+    /// each queue of the topic is reset to.
+    pub struct ResetOffsetBody {
+        pub offset_table: std::collections::BTreeMap<MessageQueue, i64> => "offsetTable",
+    }
+}
+
+crate::json_bean! {
     /// One queue's extent.
     pub struct TopicOffset {
         pub min_offset: i64 => "minOffset",
