@@ -4,10 +4,10 @@
 //! ([`topics`], Java's `TopicConfigManager` and `topics.json`), its subscription groups
 //! ([`groups`], `subscriptionGroup.json`), the committed consumer offsets
 //! ([`offsets`], `consumerOffset.json`), connected clients and queue locks ([`clients`],
-//! [`locks`]), delayed delivery ([`schedule`], `delayOffset.json`), and one handler per request
-//! family ([`handlers`]). [`persist`] writes those JSON files crash-safely; [`replica`] is how
-//! the control core's tables reach the other cores' copies; [`traffic`] counts what was stored
-//! and served.
+//! [`locks`]), delayed delivery ([`schedule`], `delayOffset.json`), what a pull selects
+//! ([`filter`]: tags and SQL92), and one handler per request family ([`handlers`]). [`persist`]
+//! writes those JSON files crash-safely; [`replica`] is how the control core's tables reach the
+//! other cores' copies; [`traffic`] counts what was stored and served.
 //!
 //! One glommio executor runs on each core ([`server`]), each with its own listener on the same
 //! port (SO_REUSEPORT). Who owns what:
@@ -29,6 +29,7 @@
 pub mod clients;
 pub mod config;
 pub mod core;
+pub mod filter;
 pub mod groups;
 pub mod handlers;
 pub mod hops;

@@ -155,6 +155,9 @@ pub async fn handle_here(
         RequestCode::GET_BROKER_RUNTIME_INFO => {
             runtime_info::handle(core, &req).await.map(Reply::from)
         }
+        RequestCode::CHECK_CLIENT_CONFIG => {
+            client::check_client_config(core, &req).map(Reply::from)
+        }
         RequestCode::INVOKE_BROKER_TO_RESET_OFFSET => {
             reset_offset::handle(core, &req).await.map(Reply::from)
         }

@@ -7,35 +7,14 @@ mod common;
 
 use common::{fields, start_broker, start_namesrv, wait_for_route, Wire};
 use ringmq_protocol::{RequestCode, ResponseCode};
-use rocketmq_client_rust::{
-    ClientResult, ConsumeConcurrentlyContext, ConsumeConcurrentlyStatus, DefaultMQPushConsumer,
-    MQPushConsumer, MessageListenerConcurrently, OffsetAdmin,
-};
-use rocketmq_model::common::message::message_ext::MessageExt;
-use std::sync::{Arc, Mutex};
+use rocketmq_client_rust::{MessageSelector, OffsetAdmin};
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 const TOPIC: &str = "ResetTopic";
 const GROUP: &str = "reset_group";
 /// Messages per batch; two per queue of the topic's four.
 const N: usize = 8;
-
-struct Collect(Arc<Mutex<Vec<String>>>);
-
-impl MessageListenerConcurrently for Collect {
-    fn consume_message(
-        &self,
-        msgs: &[&MessageExt],
-        _: &ConsumeConcurrentlyContext,
-    ) -> ClientResult<ConsumeConcurrentlyStatus> {
-        let mut seen = self.0.lock().unwrap();
-        seen.extend(
-            msgs.iter()
-                .map(|m| String::from_utf8_lossy(&common::body_of(m)).into_owned()),
-        );
-        Ok(ConsumeConcurrentlyStatus::ConsumeSuccess)
-    }
-}
 
 fn send(wire: &mut Wire, queue: i32, body: &str) {
     let resp = common::send_v2(wire, TOPIC, queue, "", body.as_bytes());
@@ -78,18 +57,14 @@ fn a_reset_by_time_makes_the_online_group_consume_again_from_that_time() {
     wait_for_route(&namesrv, TOPIC);
 
     let (owner, runtime) = common::client_runtime("reset");
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let (rt, ns, s) = (runtime.clone(), namesrv.clone(), seen.clone());
-    let mut consumer = owner.block_on(async move {
-        let mut c = DefaultMQPushConsumer::builder(rt)
-            .consumer_group(GROUP.to_string())
-            .name_server_addr(ns)
-            .build();
-        c.subscribe(TOPIC, "*").await.expect("subscribe");
-        c.register_message_listener_concurrently(Collect(s));
-        c.start().await.expect("consumer start");
-        c
-    });
+    let (mut consumer, seen) = common::start_body_consumer(
+        &owner,
+        &runtime,
+        &namesrv,
+        GROUP,
+        TOPIC,
+        MessageSelector::by_tag("*"),
+    );
     let old: Vec<String> = (0..N).map(|i| format!("old {i}")).collect();
     let new: Vec<String> = (0..N).map(|i| format!("new {i}")).collect();
     for (i, body) in old.iter().enumerate() {

@@ -5,11 +5,14 @@
 
 mod common;
 
-use common::{consumer_heartbeat, fields, start_broker, start_namesrv, vector, Wire};
-use ringmq_protocol::body::ResetOffsetBody;
-use ringmq_protocol::json;
+use common::{
+    consumer_heartbeat, consumer_heartbeat_with, fields, fresh_dir, start_broker_with,
+    start_namesrv, vector, Wire,
+};
+use ringmq_protocol::body::{HeartbeatData, ResetOffsetBody, SubscriptionData};
+use ringmq_protocol::json::{self, JsonStyle};
 use ringmq_protocol::message::MessageId;
-use ringmq_protocol::{RemotingCommand, RequestCode};
+use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use std::collections::BTreeSet;
 
 /// Name-server requests, and requests a broker sends to clients: not ours to answer here.
@@ -30,15 +33,6 @@ const NOT_YET: &[(&str, &str)] = &[
         "transactional messages are refused until transactions exist",
     ),
     (
-        "request-11-pull_message.sql92",
-        "SQL92 filtering is not implemented",
-    ),
-    // In the ROCKETMQ capture run this frame is an SQL92 consumer's pull that matched nothing.
-    (
-        "request-11-pull_message.offset_moved-rocketmq",
-        "SQL92 filtering is not implemented",
-    ),
-    (
         "request-33-view_message_by_id",
         "commit-log offsets in the capture belong to the Java store",
     ),
@@ -52,8 +46,47 @@ fn send(wire: &mut Wire, topic: &str, queue: i32, props: &str) -> i64 {
     id.commit_log_offset
 }
 
+/// A Java push consumer renews its subscription's version when a rebalance hands it queues and
+/// announces it in a new heartbeat; its pulls carry that version. Only the first heartbeat of
+/// each client was captured, so before a captured pull the consumer's captured heartbeat is sent
+/// again with the pull's version, as that later heartbeat was: unless Java's answer shows the
+/// pull arrived before it (SUBSCRIPTION_NOT_LATEST).
+fn announce_pulled_version(wire: &mut Wire, name: &str, req: &RemotingCommand) {
+    let answer = vector(&name.replacen("request-", "response-", 1));
+    let f = req.fields();
+    let (Some(group), Some(version)) = (f.get("consumerGroup"), f.get("subVersion")) else {
+        return;
+    };
+    if answer.code == ResponseCode::SUBSCRIPTION_NOT_LATEST.0 {
+        return;
+    }
+    let enc = name.rsplit('-').next().unwrap();
+    for hb_name in common::vector_names()
+        .into_iter()
+        .filter(|n| n.starts_with("request-34-") && n.ends_with(&format!("-{enc}")))
+    {
+        let hb = vector(&hb_name);
+        let mut data: HeartbeatData = json::from_slice(&hb.body).unwrap();
+        let Some(consumer) = data
+            .consumer_data_set
+            .iter_mut()
+            .find(|c| c.group_name == group)
+        else {
+            continue;
+        };
+        for sub in &mut consumer.subscription_data_set {
+            sub.sub_version = version.parse().unwrap();
+        }
+        let resp = wire.call(hb.with_body(json::to_vec(&data, JsonStyle::Fastjson)));
+        assert_eq!(resp.code, 0, "{hb_name} again");
+    }
+}
+
 /// The state each capture assumed (`req` is adjusted where it names state of the Java store).
 fn prepare(wire: &mut Wire, name: &str, req: &mut RemotingCommand) {
+    if name.starts_with("request-11-") {
+        announce_pulled_version(wire, name, req);
+    }
     let f = req.fields();
     let topic = f.get("topic").unwrap_or_default().to_owned();
     let queue: i32 = f.get("queueId").and_then(|q| q.parse().ok()).unwrap_or(0);
@@ -64,14 +97,31 @@ fn prepare(wire: &mut Wire, name: &str, req: &mut RemotingCommand) {
         n if n.starts_with("request-11-pull_message.not_found") => (0..10).for_each(|_| {
             send(wire, &topic, queue, "");
         }),
+        // In the ROCKETMQ run this frame is the SQL92 consumer's pull of a queue whose messages
+        // its selector (announced by the captured heartbeat) does not select.
+        n if n.starts_with("request-11-pull_message.offset_moved")
+            && f.get("expressionType") == Some("SQL92") =>
+        {
+            (0..10).for_each(|_| {
+                send(wire, &topic, queue, "TAGS\u{1}plain\u{2}a\u{1}9\u{2}");
+            });
+        }
+        n if n.starts_with("request-11-pull_message.sql92") => {
+            send(wire, &topic, queue, "a\u{1}4\u{2}color\u{1}red\u{2}");
+            send(wire, &topic, queue, "TAGS\u{1}vip\u{2}");
+        }
         n if n.starts_with("request-11-pull_message.offset_moved") => {
-            consumer_heartbeat(
-                wire,
-                f.get("consumerGroup").unwrap(),
-                "CLUSTERING",
-                &topic,
-                "TagA || TagB",
-            );
+            // The tag consumer's heartbeat was not captured: announce its subscription, at
+            // the version its pull names.
+            let subscription = SubscriptionData {
+                topic: topic.clone(),
+                sub_string: "TagA || TagB".into(),
+                expression_type: Some("TAG".into()),
+                sub_version: f.get("subVersion").unwrap().parse().unwrap(),
+                ..Default::default()
+            };
+            let group = f.get("consumerGroup").unwrap();
+            consumer_heartbeat_with(wire, group, "CLUSTERING", subscription);
             (0..10).for_each(|_| {
                 send(wire, &topic, queue, "TAGS\u{1}TagA\u{2}");
             });
@@ -130,7 +180,15 @@ fn shape(cmd: &RemotingCommand) -> (i32, Option<String>, BTreeSet<String>) {
 fn captured_java_requests_get_the_java_brokers_answers() {
     let namesrv = start_namesrv();
     for enc in ["json", "rocketmq"] {
-        let broker = start_broker(&namesrv, &format!("broker-vectors-{enc}"));
+        // The capture's broker filtered by SQL92 (enablePropertyFilter=true).
+        let name = format!("broker-vectors-{enc}");
+        let broker = start_broker_with(
+            &namesrv,
+            &name,
+            fresh_dir(&name),
+            "ASYNC_FLUSH",
+            "enablePropertyFilter=true",
+        );
         let mut wire = Wire::connect(&broker.addr);
         // Producer and consumer heartbeats first, as the clients sent them.
         let mut names: Vec<String> = common::vector_names()
@@ -138,7 +196,9 @@ fn captured_java_requests_get_the_java_brokers_answers() {
             .filter(|n| n.starts_with("request-") && n.ends_with(&format!("-{enc}")))
             .filter(|n| !NOT_FOR_A_BROKER.iter().any(|code| n.starts_with(code)))
             .collect();
-        names.sort_by_key(|n| (!n.contains("-34-heart_beat"), n.clone()));
+        // Then in the order each client sent them (a consumer's pulls depend on which of its
+        // heartbeats came first).
+        names.sort_by_key(|n| (!n.contains("-34-heart_beat"), vector(n).opaque, n.clone()));
         let mut compared = 0;
         for name in names {
             let base = name.trim_end_matches(&format!("-{enc}"));
@@ -149,7 +209,7 @@ fn captured_java_requests_get_the_java_brokers_answers() {
                 assert_ne!(resp.code, 0, "{name} ({why}) unexpectedly succeeded");
                 continue;
             }
-            prepare(&mut wire, base, &mut req);
+            prepare(&mut wire, &name, &mut req);
             if base.starts_with("request-12-query_message") {
                 // The capture's two-minute window is around capture time; ours is now.
                 req.fields_mut().insert("beginTimestamp", "0");

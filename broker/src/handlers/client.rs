@@ -1,13 +1,16 @@
 //! Client membership: HEART_BEAT, UNREGISTER_CLIENT, GET_CONSUMER_LIST_BY_GROUP, the admin views
 //! GET_CONSUMER_CONNECTION_LIST and GET_PRODUCER_CONNECTION_LIST, and the queue locks of orderly
-//! consumers: LOCK_BATCH_MQ, UNLOCK_BATCH_MQ.
+//! consumers: LOCK_BATCH_MQ, UNLOCK_BATCH_MQ. CHECK_CLIENT_CONFIG ([`check_client_config`]) is
+//! answered wherever it arrives.
 
 use super::{ok, Handled, Refusal};
 use crate::clients::{ClientAddr, ClientVersion};
 use crate::core::BrokerCore;
+use crate::filter::{PullFilter, TAG};
 use crate::hops::TopicWanted;
 use ringmq_protocol::body::{
-    ConsumerIdList, HeartbeatData, LockBatchRequestBody, LockBatchResponseBody,
+    CheckClientRequestBody, ConsumerIdList, HeartbeatData, LockBatchRequestBody,
+    LockBatchResponseBody,
 };
 use ringmq_protocol::header::client::*;
 use ringmq_protocol::json::{self, JsonStyle};
@@ -162,6 +165,32 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
 
 /// Tells every member of `group` to rebalance (oneway, as Java does), unless the group's
 /// `notifyConsumerIdsChangedEnable` is off. Control core only.
+/// CHECK_CLIENT_CONFIG: whether this broker can serve a subscription. Java clients ask before a
+/// consumer with an SQL92 subscription starts, and do not start on a refusal.
+pub fn check_client_config(core: &BrokerCore, req: &RemotingCommand) -> Handled {
+    let body: Option<CheckClientRequestBody> = if req.body.is_empty() {
+        None
+    } else {
+        Some(json::from_slice(&req.body).map_err(ProtocolError::Body)?)
+    };
+    let Some(sub) = body.and_then(|b| b.subscription_data) else {
+        return Ok(ok(req));
+    };
+    let kind = sub.expression_type.as_deref().unwrap_or(TAG);
+    if kind.eq_ignore_ascii_case(TAG) {
+        return Ok(ok(req));
+    }
+    if !core.config.enable_property_filter {
+        return Err(Refusal::new(
+            ResponseCode::SYSTEM_ERROR,
+            format!("The broker does not support consumer to filter message by {kind}"),
+        ));
+    }
+    PullFilter::new(&sub.sub_string, Some(kind))
+        .map_err(|e| Refusal::new(ResponseCode::SUBSCRIPTION_PARSE_FAILED, e.to_string()))?;
+    Ok(ok(req))
+}
+
 pub async fn notify_group_changed(core: &BrokerCore, group: &str) {
     let Some(control) = &core.control else {
         return;

@@ -11,16 +11,15 @@
 
 use super::{Refusal, FAQ_SUFFIX};
 use crate::core::BrokerCore;
+use crate::filter::{self, sql92::Selector, PullFilter};
 use crate::topics::PERM_READ;
 use ringmq_protocol::header::pull::{
     pull_sys_flag, PullMessageRequestHeader, PullMessageResponseHeader,
 };
-use ringmq_protocol::message::properties::tag_hash_code;
 use ringmq_protocol::{RemotingCommand, ResponseCode};
 use ringmq_remoting::{BodyPart, FileRegion, Reply};
 use ringmq_storage::shard::{ReadStatus, RecordRef};
 use ringmq_storage::QueueOffset;
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 /// Bytes one pull returns at most (Java's `maxTransferBytesOnMessageInMemory`, 256 KiB).
@@ -94,7 +93,7 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Result<Reply, R
             ),
         ));
     }
-    let filter = tag_filter(core, &h)?;
+    let filter = pull_filter(core, &h)?;
     // Push consumers piggyback their consumed offset on the next pull.
     if pull_sys_flag::has_commit_offset(h.sys_flag) && h.commit_offset >= 0 {
         core.offsets
@@ -114,15 +113,20 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Result<Reply, R
     let deadline = Instant::now() + hold;
     let shard = core.shard_for(&h.topic, h.queue_id)?.clone();
     loop {
-        let matches = |code: i64| filter.as_ref().is_none_or(|codes| codes.contains(&code));
-        let r = shard.read(
+        let mut r = shard.read(
             &h.topic,
             h.queue_id,
             QueueOffset(h.queue_offset),
             max_msgs,
             MAX_PULL_BYTES,
-            matches,
+            |code| filter.passes_tag_code(code),
         )?;
+        if let Some(selector) = filter.selector() {
+            r.records = select(std::mem::take(&mut r.records), selector).await?;
+            if r.status == ReadStatus::Found && r.records.is_empty() {
+                r.status = ReadStatus::NoMatchedMessage;
+            }
+        }
         let (code, next) = match r.status {
             ReadStatus::Found => (ResponseCode::SUCCESS, r.next_offset),
             ReadStatus::NoMatchedMessage => (ResponseCode::PULL_RETRY_IMMEDIATELY, r.next_offset),
@@ -171,12 +175,9 @@ fn body_part(record: RecordRef) -> BodyPart {
     }
 }
 
-/// The tag codes a pull accepts, `None` for all. The expression comes with the pull when the
-/// subscription flag is set, else from the group's last heartbeat.
-fn tag_filter(
-    core: &BrokerCore,
-    h: &PullMessageRequestHeader,
-) -> Result<Option<HashSet<i64>>, Refusal> {
+/// What the pull selects by. The expression comes with the pull when the subscription flag is
+/// set, else from the group's last heartbeat (everything when there was none).
+fn pull_filter(core: &BrokerCore, h: &PullMessageRequestHeader) -> Result<PullFilter, Refusal> {
     let (expression, kind) = if pull_sys_flag::has_subscription(h.sys_flag) {
         (
             h.subscription.clone().unwrap_or_default(),
@@ -189,25 +190,56 @@ fn tag_filter(
             .get(&h.consumer_group)
             .and_then(|g| g.subscriptions.get(&h.topic))
         {
+            // The consumer pulls for a newer subscription than its heartbeats announced: as
+            // Java, refuse rather than filter by the old one (the client pulls again shortly).
+            Some(s) if s.sub_version < h.sub_version => {
+                return Err(Refusal::new(
+                    ResponseCode::SUBSCRIPTION_NOT_LATEST,
+                    "the consumer's subscription not latest",
+                ))
+            }
             Some(s) => (s.sub_string.clone(), s.expression_type.clone()),
-            None => return Ok(None),
+            None => return Ok(PullFilter::All),
         }
     };
-    if kind.as_deref().is_some_and(|k| k != "TAG") {
+    let sql = kind
+        .as_deref()
+        .is_some_and(|k| !k.eq_ignore_ascii_case(filter::TAG));
+    if sql && !core.config.enable_property_filter {
         return Err(Refusal::new(
             ResponseCode::SYSTEM_ERROR,
             "The broker does not support consumer to filter message by SQL92",
         ));
     }
-    let tags: Vec<&str> = expression
-        .split("||")
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .collect();
-    if tags.is_empty() || tags.contains(&"*") {
-        return Ok(None);
+    PullFilter::new(&expression, kind.as_deref()).map_err(|e| {
+        log::debug!(
+            "group {}: subscription to {} does not parse: {e}",
+            h.consumer_group,
+            h.topic
+        );
+        Refusal::new(
+            ResponseCode::SUBSCRIPTION_PARSE_FAILED,
+            format!("parse the consumer's subscription failed: {e}"),
+        )
+    })
+}
+
+/// The records `selector` selects; file records are read for their properties.
+async fn select(records: Vec<RecordRef>, selector: &Selector) -> Result<Vec<RecordRef>, Refusal> {
+    let mut selected = Vec::with_capacity(records.len());
+    for record in records {
+        let keep = match &record {
+            RecordRef::Memory(bytes) => filter::selects_record(selector, bytes),
+            RecordRef::File { segment, pos, len } => {
+                let bytes = segment.read(*pos, *len).await?;
+                filter::selects_record(selector, &bytes)
+            }
+        };
+        if keep {
+            selected.push(record);
+        }
     }
-    Ok(Some(tags.into_iter().map(tag_hash_code).collect()))
+    Ok(selected)
 }
 
 /// Java puts the store's status name in the remark.

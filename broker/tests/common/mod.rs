@@ -216,7 +216,23 @@ pub fn consumer_heartbeat(
     topic: &str,
     expression: &str,
 ) {
-    use ringmq_protocol::body::{ConsumerData, HeartbeatData, SubscriptionData};
+    let subscription = ringmq_protocol::body::SubscriptionData {
+        topic: topic.into(),
+        sub_string: expression.into(),
+        expression_type: Some("TAG".into()),
+        ..Default::default()
+    };
+    consumer_heartbeat_with(wire, group, model, subscription);
+}
+
+/// A push consumer's HEART_BEAT over `wire` announcing `subscription`.
+pub fn consumer_heartbeat_with(
+    wire: &mut Wire,
+    group: &str,
+    model: &str,
+    subscription: ringmq_protocol::body::SubscriptionData,
+) {
+    use ringmq_protocol::body::{ConsumerData, HeartbeatData};
     use ringmq_protocol::json::{self, JsonStyle};
     let hb = HeartbeatData {
         client_id: "wire-client".into(),
@@ -225,12 +241,7 @@ pub fn consumer_heartbeat(
             consume_type: "CONSUME_PASSIVELY".into(),
             message_model: model.into(),
             consume_from_where: "CONSUME_FROM_FIRST_OFFSET".into(),
-            subscription_data_set: vec![SubscriptionData {
-                topic: topic.into(),
-                sub_string: expression.into(),
-                expression_type: Some("TAG".into()),
-                ..Default::default()
-            }],
+            subscription_data_set: vec![subscription],
             unit_mode: false,
         }],
         ..Default::default()
@@ -350,6 +361,55 @@ pub fn start_admin(
         admin.start().await.expect("admin start");
         admin
     })
+}
+
+/// A concurrent listener that keeps the body of every message it is handed, as text.
+pub struct Bodies(pub std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl rocketmq_client_rust::MessageListenerConcurrently for Bodies {
+    fn consume_message(
+        &self,
+        msgs: &[&rocketmq_model::common::message::message_ext::MessageExt],
+        _: &rocketmq_client_rust::ConsumeConcurrentlyContext,
+    ) -> rocketmq_client_rust::ClientResult<rocketmq_client_rust::ConsumeConcurrentlyStatus> {
+        let mut seen = self.0.lock().unwrap();
+        seen.extend(
+            msgs.iter()
+                .map(|m| String::from_utf8_lossy(&body_of(m)).into_owned()),
+        );
+        Ok(rocketmq_client_rust::ConsumeConcurrentlyStatus::ConsumeSuccess)
+    }
+}
+
+/// A started third-party push consumer of `group` on `topic`, and the bodies it receives.
+pub fn start_body_consumer(
+    owner: &rocketmq_runtime::RuntimeOwner,
+    runtime: &std::sync::Arc<rocketmq_client_rust::ClientRuntime>,
+    namesrv: &str,
+    group: &str,
+    topic: &str,
+    selector: rocketmq_client_rust::MessageSelector,
+) -> (
+    rocketmq_client_rust::DefaultMQPushConsumer,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    use rocketmq_client_rust::MQPushConsumer;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (rt, ns, s) = (runtime.clone(), namesrv.to_owned(), seen.clone());
+    let (group, topic) = (group.to_owned(), topic.to_owned());
+    let consumer = owner.block_on(async move {
+        let mut c = rocketmq_client_rust::DefaultMQPushConsumer::builder(rt)
+            .consumer_group(group)
+            .name_server_addr(ns)
+            .build();
+        c.subscribe_with_selector(&topic, Some(selector))
+            .await
+            .expect("subscribe");
+        c.register_message_listener_concurrently(Bodies(s));
+        c.start().await.expect("consumer start");
+        c
+    });
+    (consumer, seen)
 }
 
 /// A message's body as the third-party consumer hands it over (decompressed).

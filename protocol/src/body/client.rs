@@ -25,6 +25,16 @@ crate::json_bean! {
 }
 
 crate::json_bean! {
+    /// CHECK_CLIENT_CONFIG request body: a consumer asks, before it starts, whether the broker
+    /// can serve one of its subscriptions (an SQL92 one).
+    pub struct CheckClientRequestBody {
+        pub client_id: String => "clientId",
+        pub group: String => "group",
+        pub subscription_data: Option<SubscriptionData> => "subscriptionData",
+    }
+}
+
+crate::json_bean! {
     pub struct ProducerData {
         pub group_name: String => "groupName",
     }
