@@ -11,6 +11,7 @@ use crate::offset::CommitLogOffset;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub const FILE_NAME: &str = "checkpoint";
 const MAGIC: u32 = 0x524D_5143; // "RMQC"
@@ -34,9 +35,30 @@ pub struct Checkpoint {
 
 /// The checkpoint file of one shard.
 pub struct CheckpointFile {
-    file: File,
+    file: Arc<File>,
     path: PathBuf,
     sequence: u64,
+}
+
+/// A checkpoint encoded for its slot, ready to be written by any thread (see
+/// [`CheckpointFile::prepare`]).
+pub struct SlotWrite {
+    file: Arc<File>,
+    path: PathBuf,
+    sequence: u64,
+    buf: [u8; BODY_LEN + 4],
+}
+
+impl SlotWrite {
+    /// Writes the slot and makes it durable; returns its sequence number for
+    /// [`CheckpointFile::written`]. Blocking: an fdatasync waits for the disk.
+    pub fn write(self) -> Result<u64> {
+        self.file
+            .write_all_at(&self.buf, (self.sequence % 2) * SLOT_SIZE)
+            .and_then(|()| self.file.sync_data())
+            .map_err(|e| StorageError::io(&self.path, e))?;
+        Ok(self.sequence)
+    }
 }
 
 impl CheckpointFile {
@@ -65,7 +87,7 @@ impl CheckpointFile {
         let sequence = newest.map_or(0, |(s, _)| s);
         Ok((
             CheckpointFile {
-                file,
+                file: Arc::new(file),
                 path,
                 sequence,
             },
@@ -75,16 +97,26 @@ impl CheckpointFile {
 
     /// Durably records `cp` in the slot not holding the newest copy.
     pub fn write(&mut self, cp: &Checkpoint) -> Result<()> {
-        let seq = self.sequence + 1;
-        let buf = encode(seq, cp);
-        self.file
-            .write_all_at(&buf, (seq % 2) * SLOT_SIZE)
-            .map_err(|e| StorageError::io(&self.path, e))?;
-        self.file
-            .sync_data()
-            .map_err(|e| StorageError::io(&self.path, e))?;
-        self.sequence = seq;
+        let sequence = self.prepare(cp).write()?;
+        self.written(sequence);
         Ok(())
+    }
+
+    /// `cp` encoded for the slot not holding the newest copy, to be written elsewhere (a
+    /// blocking thread) and then reported with [`CheckpointFile::written`].
+    pub fn prepare(&self, cp: &Checkpoint) -> SlotWrite {
+        let sequence = self.sequence + 1;
+        SlotWrite {
+            file: self.file.clone(),
+            path: self.path.clone(),
+            sequence,
+            buf: encode(sequence, cp),
+        }
+    }
+
+    /// Slot `sequence` is durable: the next write goes to the other one.
+    pub fn written(&mut self, sequence: u64) {
+        self.sequence = self.sequence.max(sequence);
     }
 }
 

@@ -593,6 +593,16 @@ impl MessageIndex {
         Ok(())
     }
 
+    /// Whether [`MessageIndex::sync`] has anything to do.
+    pub fn has_unsynced(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Records that the caller made everything durable another way (one `syncfs`).
+    pub fn mark_synced(&mut self) {
+        self.pending.clear();
+    }
+
     /// fdatasync of files written since the last sync, and of the directory if it changed.
     pub fn sync(&mut self) -> Result<()> {
         let dir = self.dir.clone();

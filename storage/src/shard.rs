@@ -14,9 +14,10 @@ use crate::consume_queue::{ConsumeQueue, CqEntry};
 use crate::error::{Result, StorageError};
 use crate::index_file::MessageIndex;
 use crate::offset::{CommitLogOffset, QueueOffset};
+use crate::signal::Signal;
 use bytes::Bytes;
 use ringmq_protocol::message::{body_crc, Properties, StoredMessage};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -156,6 +157,10 @@ pub struct Shard {
     queues: RefCell<HashMap<QueueKey, ConsumeQueue>>,
     index: RefCell<MessageIndex>,
     checkpoint: RefCell<CheckpointFile>,
+    /// A checkpoint is being written: the periodic one and the one `close` writes take turns,
+    /// so a clean-shutdown mark cannot be overwritten by an older one finishing later.
+    checkpointing: Cell<bool>,
+    checkpoint_done: Signal,
 }
 
 fn now_millis() -> i64 {
@@ -269,6 +274,8 @@ impl Shard {
             queues: RefCell::new(queues),
             index: RefCell::new(index),
             checkpoint: RefCell::new(checkpoint_file),
+            checkpointing: Cell::new(false),
+            checkpoint_done: Signal::default(),
         });
         shard.write_checkpoint(false).await?;
         glommio::spawn_local(checkpoint_loop(Rc::downgrade(&shard))).detach();
@@ -596,12 +603,26 @@ impl Shard {
         Ok(QueueOffset(lo))
     }
 
-    /// Writes consume queues out, makes them durable, and records a checkpoint.
+    /// Writes consume queues and the index out, makes them durable, and records a checkpoint.
     ///
+    /// Every wait for the disk runs on a blocking thread, not on this core: under write load an
+    /// fdatasync can take tens of milliseconds (it queues behind the commit log's writes and the
+    /// zero-filling of the next segment), and on the core it would stall every request there.
     /// With thousands of active queues, one fdatasync per dirty file would take seconds; one
     /// `syncfs` of the store's file system writes them all back in one go, and also makes new
     /// queue directories durable (per-file syncs would not cover their parents).
     pub async fn write_checkpoint(&self, clean_shutdown: bool) -> Result<()> {
+        self.checkpoint_done
+            .wait_until(|| !self.checkpointing.get())
+            .await;
+        self.checkpointing.set(true);
+        let written = self.write_checkpoint_now(clean_shutdown).await;
+        self.checkpointing.set(false);
+        self.checkpoint_done.notify();
+        written
+    }
+
+    async fn write_checkpoint_now(&self, clean_shutdown: bool) -> Result<()> {
         let durable = self.commit_log.durable_pos();
         // Flushing writes through the page cache (and makes the directory of a queue's first
         // file); with many queues that adds up, so let requests run between batches.
@@ -620,6 +641,11 @@ impl Shard {
             }
             glommio::executor().yield_now().await;
         }
+        {
+            let mut index = self.index.borrow_mut();
+            index.flush()?;
+            dirty |= index.has_unsynced();
+        }
         if dirty {
             let dir = self.dir.clone();
             glommio::executor()
@@ -628,11 +654,7 @@ impl Shard {
             for cq in self.queues.borrow_mut().values_mut() {
                 cq.mark_synced();
             }
-        }
-        {
-            let mut index = self.index.borrow_mut();
-            index.flush()?;
-            index.sync()?;
+            self.index.borrow_mut().mark_synced();
         }
         let cp = Checkpoint {
             commit_log_durable: durable,
@@ -640,7 +662,12 @@ impl Shard {
             indexed: durable,
             clean_shutdown,
         };
-        self.checkpoint.borrow_mut().write(&cp)
+        let slot = self.checkpoint.borrow().prepare(&cp);
+        let sequence = glommio::executor()
+            .spawn_blocking(move || slot.write())
+            .await?;
+        self.checkpoint.borrow_mut().written(sequence);
+        Ok(())
     }
 
     /// Flushes everything and records a clean checkpoint. Puts fail afterwards.
