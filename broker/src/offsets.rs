@@ -6,7 +6,7 @@
 //! numeric keys), written crash-safely, so offsets carry over from a Java broker and back.
 
 use crate::config::BrokerConfig;
-use crate::persist::{load_json, JsonFile, PersistError};
+use crate::persist::{load_json, JsonFile, PersistError, TableWrite};
 use ringmq_protocol::json::{self, JsonStyle};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -184,12 +184,29 @@ impl ConsumerOffsets {
     /// Writes the table if it changed since the last write; returns whether it wrote. A failed
     /// write leaves the table dirty, so the next call tries again.
     pub fn persist(&mut self) -> Result<bool, PersistError> {
-        self.file.write_if_dirty(|| {
+        let Some(write) = self.take_write() else {
+            return Ok(false);
+        };
+        write
+            .run()
+            .map(|()| true)
+            .inspect_err(|_| self.mark_dirty())
+    }
+
+    /// The write [`persist`](Self::persist) would do, to run elsewhere (see
+    /// [`JsonFile::take_write`]).
+    pub fn take_write(&mut self) -> Option<TableWrite> {
+        self.file.take_write(|| {
             let file = ConsumerOffsetFile {
                 offset_table: self.table.clone(),
             };
             json::to_vec(&file, JsonStyle::Fastjson)
         })
+    }
+
+    /// A write taken with [`take_write`](Self::take_write) failed: try again next time.
+    pub fn mark_dirty(&mut self) {
+        self.file.mark_dirty();
     }
 }
 

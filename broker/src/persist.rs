@@ -62,6 +62,21 @@ impl JsonFile {
         result
     }
 
+    /// The write that brings the file up to memory, if memory changed since the last one, to run
+    /// where blocking harms nobody ([`TableWrite::run`] fsyncs). From now the file counts as
+    /// written; after a failed write, [`JsonFile::mark_dirty`] so the next round tries again.
+    pub fn take_write(&mut self, contents: impl FnOnce() -> Vec<u8>) -> Option<TableWrite> {
+        if !self.dirty {
+            return None;
+        }
+        let path = self.path.clone()?;
+        self.dirty = false;
+        Some(TableWrite {
+            path,
+            contents: contents(),
+        })
+    }
+
     /// Writes what `contents` makes if memory changed since the last write; returns whether it
     /// wrote.
     pub fn write_if_dirty(
@@ -72,6 +87,19 @@ impl JsonFile {
             return Ok(false);
         }
         self.write(&contents()).map(|()| true)
+    }
+}
+
+/// A table's new contents and where they go (see [`JsonFile::take_write`]).
+pub struct TableWrite {
+    path: PathBuf,
+    contents: Vec<u8>,
+}
+
+impl TableWrite {
+    /// Writes the file with [`write_atomically`]. Blocking: it waits for fsyncs.
+    pub fn run(self) -> Result<(), PersistError> {
+        write_atomically(&self.path, &self.contents)
     }
 }
 

@@ -15,7 +15,7 @@
 
 use crate::core::BrokerCore;
 use crate::hops::HopError;
-use crate::persist::{load_json, JsonFile, PersistError};
+use crate::persist::{load_json, JsonFile, PersistError, TableWrite};
 use crate::topics::SCHEDULE_TOPIC;
 use ringmq_protocol::json::{self, JsonStyle};
 use ringmq_protocol::message::properties::{self, Properties};
@@ -186,14 +186,26 @@ impl DelayOffsets {
 
     /// Writes the table if it changed since the last write.
     pub fn persist(&mut self) -> Result<(), PersistError> {
-        self.file
-            .write_if_dirty(|| {
-                let file = DelayOffsetFile {
-                    offset_table: self.table.clone(),
-                };
-                json::to_vec(&file, JsonStyle::Fastjson)
-            })
-            .map(|_| ())
+        let Some(write) = self.take_write() else {
+            return Ok(());
+        };
+        write.run().inspect_err(|_| self.mark_dirty())
+    }
+
+    /// The write [`persist`](Self::persist) would do, to run elsewhere (see
+    /// [`JsonFile::take_write`]).
+    pub fn take_write(&mut self) -> Option<TableWrite> {
+        self.file.take_write(|| {
+            let file = DelayOffsetFile {
+                offset_table: self.table.clone(),
+            };
+            json::to_vec(&file, JsonStyle::Fastjson)
+        })
+    }
+
+    /// A write taken with [`take_write`](Self::take_write) failed: try again next time.
+    pub fn mark_dirty(&mut self) {
+        self.file.mark_dirty();
     }
 }
 

@@ -21,6 +21,7 @@ use crate::handlers::client::notify_group_changed;
 use crate::hops::{self, Answer, Ask, Progress, Tell};
 use crate::mesh::{self, Mesh, MeshError, MeshPlan, CONTROL_CORE};
 use crate::offsets::ConsumerOffsets;
+use crate::persist::{PersistError, TableWrite};
 use crate::registration::{BrokerIdentity, NameServers};
 use crate::schedule::{self, DelayOffsets};
 use crate::service::BrokerService;
@@ -28,8 +29,9 @@ use crate::topics::TopicTable;
 use glommio::net::TcpListener;
 use ringmq_remoting::{serve, ServerOptions};
 use ringmq_storage::shard::Shard;
+use ringmq_storage::signal::Signal;
 use ringmq_storage::store::StoreMeta;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
@@ -227,7 +229,17 @@ fn delay_offsets_path(config: &BrokerConfig) -> std::path::PathBuf {
 }
 
 /// The files the control core writes every core's progress to.
+///
+/// They are written with fsyncs, on a blocking thread: on the control core, which also serves
+/// connections, a disk busy with the commit log would stall every request there. Rounds take
+/// turns (the periodic one and the last one at shutdown write the same temporary files).
 struct ProgressFiles {
+    tables: RefCell<ProgressTables>,
+    writing: Cell<bool>,
+    written: Signal,
+}
+
+struct ProgressTables {
     offsets: ConsumerOffsets,
     delays: DelayOffsets,
 }
@@ -235,28 +247,52 @@ struct ProgressFiles {
 impl ProgressFiles {
     fn load(config: &BrokerConfig) -> Result<Self, StartError> {
         Ok(Self {
-            offsets: ConsumerOffsets::load(config)?,
-            delays: DelayOffsets::load_from(&delay_offsets_path(config))?,
+            tables: RefCell::new(ProgressTables {
+                offsets: ConsumerOffsets::load(config)?,
+                delays: DelayOffsets::load_from(&delay_offsets_path(config))?,
+            }),
+            writing: Cell::new(false),
+            written: Signal::default(),
         })
     }
 
     /// Takes in every core's progress, drops the offsets of groups deleted since the last write
     /// (a part gathered before the deletion may still carry them), and writes what changed.
-    fn write(&mut self, parts: Vec<Progress>, forgotten: Vec<String>) {
-        for part in parts {
-            self.offsets.absorb(part.offsets);
-            self.delays.absorb(part.delays);
-        }
-        for group in forgotten {
-            self.offsets.remove_group(&group);
-        }
-        if let Err(e) = self.offsets.persist() {
+    async fn write(&self, parts: Vec<Progress>, forgotten: Vec<String>) {
+        self.written.wait_until(|| !self.writing.get()).await;
+        self.writing.set(true);
+        let (offsets, delays) = {
+            let mut t = self.tables.borrow_mut();
+            for part in parts {
+                t.offsets.absorb(part.offsets);
+                t.delays.absorb(part.delays);
+            }
+            for group in forgotten {
+                t.offsets.remove_group(&group);
+            }
+            (t.offsets.take_write(), t.delays.take_write())
+        };
+        if let Some(Err(e)) = run_blocking(offsets).await {
             log::error!("cannot persist consumer offsets: {e}");
+            self.tables.borrow_mut().offsets.mark_dirty();
         }
-        if let Err(e) = self.delays.persist() {
+        if let Some(Err(e)) = run_blocking(delays).await {
             log::error!("cannot persist delay-level offsets: {e}");
+            self.tables.borrow_mut().delays.mark_dirty();
         }
+        self.writing.set(false);
+        self.written.notify();
     }
+}
+
+/// Runs `write`, if any, on a blocking thread.
+async fn run_blocking(write: Option<TableWrite>) -> Option<Result<(), PersistError>> {
+    let write = write?;
+    Some(
+        glommio::executor()
+            .spawn_blocking(move || write.run())
+            .await,
+    )
 }
 
 /// The control core: start every core, serve, and lead the shutdown.
@@ -310,7 +346,7 @@ async fn run_control(
         ha_server_addr: format!("{}:{}", config.broker_ip1, config.listen_port + 1),
     };
     let namesrvs = Rc::new(NameServers::new(config.namesrv_addrs(), identity));
-    let files = Rc::new(RefCell::new(ProgressFiles::load(config)?));
+    let files = Rc::new(ProgressFiles::load(config)?);
     glommio::spawn_local(keep_registered(Rc::downgrade(core), namesrvs.clone())).detach();
     glommio::spawn_local(housekeeping(Rc::downgrade(core), files.clone())).detach();
     ready(local);
@@ -359,7 +395,7 @@ pub async fn close_core(core: &BrokerCore) -> Result<Progress, StartError> {
 async fn shut_down(
     core: &Rc<BrokerCore>,
     namesrvs: &NameServers,
-    files: &RefCell<ProgressFiles>,
+    files: &ProgressFiles,
 ) -> Result<(), StartError> {
     core.begin_closing();
     namesrvs.unregister_all().await;
@@ -380,7 +416,7 @@ async fn shut_down(
         }
     }
     progress.push(close_core(core).await?);
-    files.borrow_mut().write(progress, forgotten_offsets(core));
+    files.write(progress, forgotten_offsets(core)).await;
     core.topics.borrow_mut().persist()?;
     core.groups.borrow_mut().persist()?;
     core.mark_stopped();
@@ -430,7 +466,7 @@ fn forgotten_offsets(core: &BrokerCore) -> Vec<String> {
 }
 
 /// Writes every core's progress and drops clients that stopped sending heartbeats.
-async fn housekeeping(core: Weak<BrokerCore>, files: Rc<RefCell<ProgressFiles>>) {
+async fn housekeeping(core: Weak<BrokerCore>, files: Rc<ProgressFiles>) {
     loop {
         let Some(interval) = core
             .upgrade()
@@ -444,7 +480,7 @@ async fn housekeeping(core: Weak<BrokerCore>, files: Rc<RefCell<ProgressFiles>>)
             return;
         }
         let progress = c.all_progress().await;
-        files.borrow_mut().write(progress, forgotten_offsets(&c));
+        files.write(progress, forgotten_offsets(&c)).await;
         let changed = match &c.control {
             Some(control) => control.clients.borrow_mut().expire(Instant::now()),
             None => Vec::new(),
