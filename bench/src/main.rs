@@ -10,6 +10,7 @@ use ringmq_bench::run::{Mode, RunResult, RunSpec};
 use ringmq_bench::suite::{self, Outputs, Side, SuiteSpec, SweepSpec};
 use ringmq_bench::workload::{sample_exchange, Limit, LoadSpec, Pace};
 use ringmq_bench::{admin, route, BenchError};
+use ringmq_protocol::SerializeType;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -251,6 +252,10 @@ struct PipelineArgs {
     /// Runs of each server (echo, broker, echo, broker, ...).
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+    /// Send the request with the ROCKETMQ binary header (what Java's own benchmark tool uses)
+    /// instead of the Java client's default JSON header.
+    #[arg(long)]
+    rocketmq: bool,
 }
 
 fn main() -> ExitCode {
@@ -528,12 +533,18 @@ fn pipeline_cmd(a: PipelineArgs) -> Result<(), BenchError> {
         warmup: secs(a.warmup, "--warmup")?,
         duration: secs(a.duration, "--duration")?,
     };
-    let request = pipeline::trivial_request();
+    let encoding = if a.rocketmq {
+        SerializeType::RocketMq
+    } else {
+        SerializeType::Json
+    };
+    let request = pipeline::trivial_request(encoding);
     let answer = pipeline::sample_answer(a.broker, &request)?;
     let echo = pipeline::start_echo(answer.clone())?;
     println!(
-        "pipelined GET_MAX_OFFSET ({} B request, {} B answer), {} connections x {} in flight, \
-         {:.1} s per run",
+        "pipelined GET_MAX_OFFSET ({} header, {} B request, {} B answer), {} connections x {} in \
+         flight, {:.1} s per run",
+        if a.rocketmq { "ROCKETMQ" } else { "JSON" },
         request.len(),
         answer.len(),
         spec.connections,

@@ -12,7 +12,7 @@
 use crate::error::BenchError;
 use bytes::{Bytes, BytesMut};
 use ringmq_protocol::header::offset::GetMaxOffsetRequestHeader;
-use ringmq_protocol::{RemotingCommand, RequestCode};
+use ringmq_protocol::{RemotingCommand, RequestCode, SerializeType};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
@@ -44,14 +44,17 @@ impl PipelineResult {
     }
 }
 
-/// GET_MAX_OFFSET of `TBW102` queue 0, encoded once: every request on the wire is these bytes.
-pub fn trivial_request() -> Bytes {
+/// GET_MAX_OFFSET of `TBW102` queue 0 with a header in `encoding`, encoded once: every request
+/// on the wire is these bytes.
+pub fn trivial_request(encoding: SerializeType) -> Bytes {
     let h = GetMaxOffsetRequestHeader {
         topic: "TBW102".into(),
         queue_id: 0,
         ..Default::default()
     };
-    RemotingCommand::request_with(RequestCode::GET_MAX_OFFSET, 1, &h).to_bytes()
+    RemotingCommand::request_with(RequestCode::GET_MAX_OFFSET, 1, &h)
+        .with_serialize_type(encoding)
+        .to_bytes()
 }
 
 /// What `addr` answers to one `request`: the bytes the echo server sends back for each frame.
@@ -282,7 +285,7 @@ mod tests {
 
     #[test]
     fn the_echo_server_answers_every_pipelined_frame() {
-        let request = trivial_request();
+        let request = trivial_request(SerializeType::Json);
         let answer = Bytes::from_static(b"\0\0\0\x06answer");
         let echo = start_echo(answer.clone()).unwrap();
         assert_eq!(sample_answer(echo, &request).unwrap(), answer);
