@@ -56,6 +56,9 @@ pub enum Ask {
     /// From the control core: apply these changes to your copy of the subscription groups.
     /// [`Answer::Done`] once applied.
     ApplyGroups(Vec<GroupChange>),
+    /// From the control core: a consumer group's subscriptions and model, as last announced.
+    /// [`Answer::Done`] once applied.
+    ApplySubscriptions { group: String, announced: Announced },
     /// From the control core: forget every committed offset of this group (DELETE_SUBSCRIPTIONGROUP
     /// with `removeOffset`). [`Answer::Done`].
     ForgetGroupOffsets(String),
@@ -117,8 +120,6 @@ pub enum Tell {
     },
     /// To the control core: a client connection is gone.
     ConnectionClosed(ClientAddr),
-    /// From the control core: a consumer group's subscriptions and model, as last announced.
-    Subscriptions { group: String, announced: Announced },
     /// To the control core at start-up: this core opened its shards, or why it could not.
     Opened(Result<(), String>),
 }
@@ -200,6 +201,11 @@ pub fn serve(core: &Rc<BrokerCore>, from: CoreId, envelope: Envelope) {
                 }
                 Ask::ApplyGroups(changes) => {
                     core.apply_groups(changes);
+                    reply(core, from, token, async { Answer::Done });
+                    return;
+                }
+                Ask::ApplySubscriptions { group, announced } => {
+                    core.subscriptions.borrow_mut().insert(group, announced);
                     reply(core, from, token, async { Answer::Done });
                     return;
                 }
@@ -287,7 +293,10 @@ async fn serve_ask(core: &Rc<BrokerCore>, ask: Ask) -> Answer {
             Answer::Closed(closed.map_err(|e| e.to_string()))
         }
         // Served in `serve`, before anything that arrives after them.
-        Ask::ApplyTopics(_) | Ask::ApplyGroups(_) | Ask::Start { .. } => Answer::Done,
+        Ask::ApplyTopics(_)
+        | Ask::ApplyGroups(_)
+        | Ask::ApplySubscriptions { .. }
+        | Ask::Start { .. } => Answer::Done,
     }
 }
 
@@ -304,9 +313,6 @@ fn serve_tell(core: &Rc<BrokerCore>, tell: Tell) {
         Tell::ConnectionClosed(addr) => {
             let c = core.clone();
             glommio::spawn_local(async move { c.client_gone(addr).await }).detach();
-        }
-        Tell::Subscriptions { group, announced } => {
-            core.subscriptions.borrow_mut().insert(group, announced);
         }
         Tell::Opened(result) => {
             if let Some(control) = &core.control {
@@ -517,7 +523,9 @@ impl BrokerCore {
         }
     }
 
-    /// Copies what a consumer group announced (control core) to every core.
+    /// Copies what a consumer group announced (control core) to every core, and returns once
+    /// every core holds it: the heartbeat's answer then means a pull that follows it is judged
+    /// by what the heartbeat said, on whichever core it lands (as on Java's broker).
     pub async fn publish_subscriptions(&self, group: &str) {
         let Some(control) = &self.control else {
             return;
@@ -526,12 +534,15 @@ impl BrokerCore {
         self.subscriptions
             .borrow_mut()
             .insert(group.to_owned(), announced.clone());
-        for core in self.mesh.peers() {
-            let tell = Tell::Subscriptions {
+        let copies = self
+            .mesh
+            .ask_all(|| Ask::ApplySubscriptions {
                 group: group.to_owned(),
                 announced: announced.clone(),
-            };
-            if let Err(e) = self.mesh.tell(core, tell).await {
+            })
+            .await;
+        for (core, answer) in copies {
+            if let Err(e) = answer {
                 log::debug!("subscriptions of {group} not copied to core {core}: {e}");
             }
         }

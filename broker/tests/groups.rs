@@ -6,8 +6,10 @@
 mod common;
 
 use common::{
-    consumer_heartbeat, fields, fresh_dir, start_broker_with, start_namesrv, wait_for_route, Wire,
+    consumer_heartbeat, consumer_heartbeat_with, fields, fresh_dir, start_broker_with,
+    start_namesrv, wait_for_route, Wire,
 };
+use ringmq_protocol::body::SubscriptionData;
 use ringmq_protocol::header::pull::{pull_sys_flag, PullMessageRequestHeader};
 use ringmq_protocol::header::send::SendMessageRequestHeaderV2;
 use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
@@ -130,6 +132,50 @@ fn a_group_without_consume_broadcast_enable_refuses_broadcasting_consumers() {
         runtime.shutdown().await;
     });
     owner.shutdown_runtime_blocking().unwrap();
+}
+
+#[test]
+fn a_pull_right_after_its_heartbeat_is_judged_by_that_heartbeat() {
+    // A Java consumer renews its subscription version on a rebalance, heartbeats, then pulls
+    // with the new version at once. Whichever core serves a queue must already know the new
+    // version, or the pull is refused (SUBSCRIPTION_NOT_LATEST) and the client waits seconds.
+    let namesrv = start_namesrv();
+    let broker = start_broker_with(
+        &namesrv,
+        "broker-versions",
+        fresh_dir("broker-versions"),
+        "ASYNC_FLUSH",
+        "",
+    );
+    let mut wire = Wire::connect(&broker.addr);
+    for version in 1..=100 {
+        let subscription = SubscriptionData {
+            topic: "TBW102".into(),
+            sub_string: "*".into(),
+            expression_type: Some("TAG".into()),
+            sub_version: version,
+            ..Default::default()
+        };
+        consumer_heartbeat_with(&mut wire, "versions_group", "CLUSTERING", subscription);
+        // TBW102's eight queues lie on both cores: every one knows this version at once,
+        // serving a pull of it and refusing one of the next.
+        for queue in 0..8 {
+            for (asked, want) in [
+                (version, ResponseCode::PULL_NOT_FOUND),
+                (version + 1, ResponseCode::SUBSCRIPTION_NOT_LATEST),
+            ] {
+                let mut p = pull("versions_group");
+                p.fields_mut().insert("queueId", queue.to_string());
+                p.fields_mut().insert("subVersion", asked.to_string());
+                let r = wire.call(p);
+                assert_eq!(
+                    r.code, want.0,
+                    "heartbeat version {version}, pull version {asked}, queue {queue}: {:?}",
+                    r.remark
+                );
+            }
+        }
+    }
 }
 
 #[test]
