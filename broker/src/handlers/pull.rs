@@ -20,6 +20,7 @@ use ringmq_protocol::{RemotingCommand, ResponseCode};
 use ringmq_remoting::{BodyPart, FileRegion, Reply};
 use ringmq_storage::shard::{ReadStatus, RecordRef};
 use ringmq_storage::QueueOffset;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Bytes one pull returns at most (Java's `maxTransferBytesOnMessageInMemory`, 256 KiB).
@@ -177,11 +178,18 @@ fn body_part(record: RecordRef) -> BodyPart {
 
 /// What the pull selects by. The expression comes with the pull when the subscription flag is
 /// set, else from the group's last heartbeat (everything when there was none).
-fn pull_filter(core: &BrokerCore, h: &PullMessageRequestHeader) -> Result<PullFilter, Refusal> {
-    let (expression, kind) = if pull_sys_flag::has_subscription(h.sys_flag) {
+fn pull_filter(
+    core: &BrokerCore,
+    h: &PullMessageRequestHeader,
+) -> Result<Arc<PullFilter>, Refusal> {
+    let (by_property, filter) = if pull_sys_flag::has_subscription(h.sys_flag) {
+        let kind = h.expression_type.as_deref();
+        let expression = h.subscription.as_deref().unwrap_or_default();
         (
-            h.subscription.clone().unwrap_or_default(),
-            h.expression_type.clone(),
+            kind.is_some_and(|k| !k.eq_ignore_ascii_case(filter::TAG)),
+            PullFilter::new(expression, kind)
+                .map(Arc::new)
+                .map_err(|e| e.to_string()),
         )
     } else {
         match core
@@ -198,20 +206,17 @@ fn pull_filter(core: &BrokerCore, h: &PullMessageRequestHeader) -> Result<PullFi
                     "the consumer's subscription not latest",
                 ))
             }
-            Some(s) => (s.sub_string.clone(), s.expression_type.clone()),
-            None => return Ok(PullFilter::All),
+            Some(s) => (s.by_property, s.filter.clone()),
+            None => return Ok(Arc::new(PullFilter::All)),
         }
     };
-    let sql = kind
-        .as_deref()
-        .is_some_and(|k| !k.eq_ignore_ascii_case(filter::TAG));
-    if sql && !core.config.enable_property_filter {
+    if by_property && !core.config.enable_property_filter {
         return Err(Refusal::new(
             ResponseCode::SYSTEM_ERROR,
             "The broker does not support consumer to filter message by SQL92",
         ));
     }
-    PullFilter::new(&expression, kind.as_deref()).map_err(|e| {
+    filter.map_err(|e| {
         log::debug!(
             "group {}: subscription to {} does not parse: {e}",
             h.consumer_group,
