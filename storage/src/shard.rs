@@ -161,6 +161,9 @@ pub struct Shard {
     /// so a clean-shutdown mark cannot be overwritten by an older one finishing later.
     checkpointing: Cell<bool>,
     checkpoint_done: Signal,
+    /// `close` began: no periodic checkpoint may start (it would mark the shard not cleanly
+    /// closed again, and its blocking write could outlive the executor).
+    closing: Cell<bool>,
 }
 
 fn now_millis() -> i64 {
@@ -276,6 +279,7 @@ impl Shard {
             checkpoint: RefCell::new(checkpoint_file),
             checkpointing: Cell::new(false),
             checkpoint_done: Signal::default(),
+            closing: Cell::new(false),
         });
         shard.write_checkpoint(false).await?;
         glommio::spawn_local(checkpoint_loop(Rc::downgrade(&shard))).detach();
@@ -615,6 +619,9 @@ impl Shard {
         self.checkpoint_done
             .wait_until(|| !self.checkpointing.get())
             .await;
+        if self.closing.get() && !clean_shutdown {
+            return Ok(());
+        }
         self.checkpointing.set(true);
         let written = self.write_checkpoint_now(clean_shutdown).await;
         self.checkpointing.set(false);
@@ -672,6 +679,7 @@ impl Shard {
 
     /// Flushes everything and records a clean checkpoint. Puts fail afterwards.
     pub async fn close(&self) -> Result<()> {
+        self.closing.set(true);
         self.commit_log.close().await?;
         self.write_checkpoint(true).await
     }
@@ -688,6 +696,9 @@ async fn checkpoint_loop(shard: std::rc::Weak<Shard>) {
         };
         glommio::timer::sleep(interval).await;
         let Some(shard) = shard.upgrade() else { return };
+        if shard.closing.get() {
+            return;
+        }
         if let Err(e) = shard.write_checkpoint(false).await {
             log::error!("shard {}: checkpoint failed: {e}", shard.id);
         }

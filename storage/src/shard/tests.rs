@@ -534,3 +534,32 @@ fn a_put_that_finds_no_room_in_time_is_refused_and_stores_nothing() {
     });
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn a_periodic_checkpoint_asked_for_during_close_leaves_the_clean_mark() {
+    let dir = temp_dir("close-mark");
+    let d = dir.clone();
+    run(move || async move {
+        // No periodic checkpoint of its own: the only one under way below is close's.
+        let mut cfg = config(FlushDiskType::SyncFlush);
+        cfg.checkpoint_interval = Duration::from_secs(3600);
+        let (shard, _) = Shard::open(0, &d, cfg).await.unwrap();
+        shard.put(message("T", 0, 1, "a")).await.unwrap();
+        let closing = glommio::spawn_local({
+            let shard = shard.clone();
+            async move { shard.close().await }
+        });
+        // `close` is writing its clean checkpoint; the periodic one comes round meanwhile.
+        while !shard.checkpointing.get() {
+            glommio::executor().yield_now().await;
+        }
+        shard.write_checkpoint(false).await.unwrap();
+        closing.await.unwrap();
+        let (_, checkpoint) = CheckpointFile::open(&d).unwrap();
+        assert!(
+            checkpoint.unwrap().clean_shutdown,
+            "a checkpoint after close undid its clean mark"
+        );
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
