@@ -237,6 +237,9 @@ struct ProgressFiles {
     tables: RefCell<ProgressTables>,
     writing: Cell<bool>,
     written: Signal,
+    /// The shutdown's round was written: a periodic round that gathered its progress earlier
+    /// must not overwrite it with older offsets.
+    finished: Cell<bool>,
 }
 
 struct ProgressTables {
@@ -253,13 +256,19 @@ impl ProgressFiles {
             }),
             writing: Cell::new(false),
             written: Signal::default(),
+            finished: Cell::new(false),
         })
     }
 
     /// Takes in every core's progress, drops the offsets of groups deleted since the last write
     /// (a part gathered before the deletion may still carry them), and writes what changed.
-    async fn write(&self, parts: Vec<Progress>, forgotten: Vec<String>) {
+    /// `last` is the shutdown's round; nothing is written after it.
+    async fn write(&self, parts: Vec<Progress>, forgotten: Vec<String>, last: bool) {
         self.written.wait_until(|| !self.writing.get()).await;
+        if self.finished.get() {
+            return;
+        }
+        self.finished.set(last);
         self.writing.set(true);
         let (offsets, delays) = {
             let mut t = self.tables.borrow_mut();
@@ -416,7 +425,7 @@ async fn shut_down(
         }
     }
     progress.push(close_core(core).await?);
-    files.write(progress, forgotten_offsets(core)).await;
+    files.write(progress, forgotten_offsets(core), true).await;
     core.topics.borrow_mut().persist()?;
     core.groups.borrow_mut().persist()?;
     core.mark_stopped();
@@ -480,7 +489,7 @@ async fn housekeeping(core: Weak<BrokerCore>, files: Rc<ProgressFiles>) {
             return;
         }
         let progress = c.all_progress().await;
-        files.write(progress, forgotten_offsets(&c)).await;
+        files.write(progress, forgotten_offsets(&c), false).await;
         let changed = match &c.control {
             Some(control) => control.clients.borrow_mut().expire(Instant::now()),
             None => Vec::new(),
