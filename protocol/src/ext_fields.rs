@@ -43,13 +43,6 @@ impl ExtFields {
         }
     }
 
-    pub fn with_capacity(n: usize) -> Self {
-        Self {
-            text: Bytes::new(),
-            fields: Vec::with_capacity(n),
-        }
-    }
-
     /// An empty map for the fields of the header `header`, holding a copy of it. Decode the
     /// header from [`ExtFields::text`]: names and values borrowed from that are kept as spans.
     pub(crate) fn for_header(header: &[u8], capacity: usize) -> Self {

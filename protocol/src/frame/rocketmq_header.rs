@@ -48,7 +48,7 @@ pub(super) fn decode(header: &Bytes) -> Result<RemotingCommand, ProtocolError> {
     let flag = b.get_i32();
     let remark = match read_len(&mut b, "remark length")? {
         0 => None,
-        n => Some(utf8(take(&mut b, n)?, "remark")?),
+        n => Some(str_of(&take(&mut b, n)?, "remark")?.to_owned()),
     };
     let ext_len = read_len(&mut b, "extFields length")?;
     let ext = take(&mut b, ext_len)?;
@@ -103,10 +103,6 @@ fn read_len(b: &mut Bytes, what: &'static str) -> Result<usize, ProtocolError> {
 fn take(b: &mut Bytes, n: usize) -> Result<Bytes, ProtocolError> {
     need(b, n)?;
     Ok(b.split_to(n))
-}
-
-fn utf8(b: Bytes, what: &'static str) -> Result<String, ProtocolError> {
-    str_of(&b, what).map(str::to_owned)
 }
 
 fn str_of<'b>(b: &'b Bytes, what: &'static str) -> Result<&'b str, ProtocolError> {
