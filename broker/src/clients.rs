@@ -5,7 +5,7 @@
 //! 120 s without a heartbeat. When a consumer group's membership changes its members are told
 //! (NOTIFY_CONSUMER_IDS_CHANGED) so they rebalance queues among themselves.
 
-use crate::filter::{PullFilter, TAG};
+use crate::filter::Subscription;
 use crate::mesh::CoreId;
 use ringmq_protocol::body::{
     ClientConnection, ConsumerConnection, ConsumerData, ProducerConnection, SubscriptionData,
@@ -13,7 +13,6 @@ use ringmq_protocol::body::{
 use ringmq_protocol::LanguageCode;
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Java's `channelExpiredTimeout`.
@@ -80,30 +79,7 @@ pub struct Announced {
     /// Every member receives every message (checked against `consumeBroadcastEnable`).
     pub broadcasting: bool,
     /// topic -> subscription.
-    pub subscriptions: HashMap<String, TopicSubscription>,
-}
-
-/// One topic's subscription, compiled once when announced rather than on every pull.
-#[derive(Debug, Clone)]
-pub struct TopicSubscription {
-    pub sub_version: i64,
-    /// Not a tag expression (SQL92): served only with `enablePropertyFilter`.
-    pub by_property: bool,
-    /// The filter, or why the expression does not parse.
-    pub filter: Result<Arc<PullFilter>, String>,
-}
-
-impl TopicSubscription {
-    pub fn compile(s: &SubscriptionData) -> Self {
-        let kind = s.expression_type.as_deref();
-        TopicSubscription {
-            sub_version: s.sub_version,
-            by_property: kind.is_some_and(|k| !k.eq_ignore_ascii_case(TAG)),
-            filter: PullFilter::new(&s.sub_string, kind)
-                .map(Arc::new)
-                .map_err(|e| e.to_string()),
-        }
-    }
+    pub subscriptions: HashMap<String, Subscription>,
 }
 
 #[derive(Default)]
@@ -258,7 +234,11 @@ impl ClientRegistry {
                 subscriptions: g
                     .subscriptions
                     .iter()
-                    .map(|(topic, s)| (topic.clone(), TopicSubscription::compile(s)))
+                    .map(|(topic, s)| {
+                        let kind = s.expression_type.as_deref();
+                        let compiled = Subscription::compile(&s.sub_string, kind, s.sub_version);
+                        (topic.clone(), compiled)
+                    })
                     .collect(),
             })
             .unwrap_or_default()

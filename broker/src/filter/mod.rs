@@ -12,6 +12,7 @@ use ringmq_protocol::message::properties::tag_hash_code;
 use ringmq_protocol::message::StoredMessage;
 use sql92::{Selector, SelectorError};
 use std::collections::HashSet;
+use std::sync::Arc;
 
 /// Java's `ExpressionType` names.
 pub const TAG: &str = "TAG";
@@ -73,6 +74,50 @@ impl PullFilter {
             Self::Sql(s) => Some(s),
             Self::All | Self::Tags(_) => None,
         }
+    }
+}
+
+/// A consumer's subscription to one topic, compiled once: when its group announces it (the
+/// queue cores keep it for the group's pulls), or when a pull or CHECK_CLIENT_CONFIG brings its
+/// own.
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    pub sub_version: i64,
+    /// The expression type, `TAG` when none was given.
+    kind: String,
+    /// The filter, or the parser's words on why there is none.
+    filter: Result<Arc<PullFilter>, String>,
+}
+
+/// Why this broker cannot serve a subscription.
+#[derive(Debug)]
+pub enum Unservable {
+    /// Not a tag expression, and `enablePropertyFilter` is off.
+    PropertyFilterOff { kind: String },
+    /// The expression does not parse.
+    DoesNotParse(String),
+}
+
+impl Subscription {
+    pub fn compile(expression: &str, kind: Option<&str>, sub_version: i64) -> Self {
+        Subscription {
+            sub_version,
+            kind: kind.unwrap_or(TAG).to_owned(),
+            filter: PullFilter::new(expression, kind)
+                .map(Arc::new)
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// The filter, if this broker can serve it. As in Java, the switch is checked before the
+    /// expression.
+    pub fn filter(&self, property_filter_enabled: bool) -> Result<Arc<PullFilter>, Unservable> {
+        if !property_filter_enabled && !self.kind.eq_ignore_ascii_case(TAG) {
+            return Err(Unservable::PropertyFilterOff {
+                kind: self.kind.clone(),
+            });
+        }
+        self.filter.clone().map_err(Unservable::DoesNotParse)
     }
 }
 

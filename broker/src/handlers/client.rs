@@ -6,7 +6,7 @@
 use super::{ok, Handled, Refusal};
 use crate::clients::{ClientAddr, ClientVersion};
 use crate::core::BrokerCore;
-use crate::filter::{PullFilter, TAG};
+use crate::filter::{Subscription, Unservable};
 use crate::hops::TopicWanted;
 use ringmq_protocol::body::{
     CheckClientRequestBody, ConsumerIdList, HeartbeatData, LockBatchRequestBody,
@@ -176,19 +176,19 @@ pub fn check_client_config(core: &BrokerCore, req: &RemotingCommand) -> Handled 
     let Some(sub) = body.and_then(|b| b.subscription_data) else {
         return Ok(ok(req));
     };
-    let kind = sub.expression_type.as_deref().unwrap_or(TAG);
-    if kind.eq_ignore_ascii_case(TAG) {
-        return Ok(ok(req));
+    let subscription = Subscription::compile(
+        &sub.sub_string,
+        sub.expression_type.as_deref(),
+        sub.sub_version,
+    );
+    match subscription.filter(core.config.enable_property_filter) {
+        Ok(_) => Ok(ok(req)),
+        // Java answers with the parser's message alone here.
+        Err(Unservable::DoesNotParse(why)) => {
+            Err(Refusal::new(ResponseCode::SUBSCRIPTION_PARSE_FAILED, why))
+        }
+        Err(e) => Err(e.into()),
     }
-    if !core.config.enable_property_filter {
-        return Err(Refusal::new(
-            ResponseCode::SYSTEM_ERROR,
-            format!("The broker does not support consumer to filter message by {kind}"),
-        ));
-    }
-    PullFilter::new(&sub.sub_string, Some(kind))
-        .map_err(|e| Refusal::new(ResponseCode::SUBSCRIPTION_PARSE_FAILED, e.to_string()))?;
-    Ok(ok(req))
 }
 
 pub async fn notify_group_changed(core: &BrokerCore, group: &str) {

@@ -12,6 +12,7 @@ pub mod send;
 pub mod send_back;
 
 use crate::core::BrokerCore;
+use crate::filter::Unservable;
 use ringmq_protocol::{ProtocolError, RemotingCommand, ResponseCode};
 use ringmq_storage::StorageError;
 
@@ -35,6 +36,22 @@ impl Refusal {
 
     pub fn into_response(self, req: &RemotingCommand) -> RemotingCommand {
         RemotingCommand::response_to(req, self.code, Some(self.remark))
+    }
+}
+
+/// A subscription this broker cannot serve, as a pull is refused (Java's codes and words).
+impl From<Unservable> for Refusal {
+    fn from(e: Unservable) -> Self {
+        match e {
+            Unservable::PropertyFilterOff { kind } => Refusal::new(
+                ResponseCode::SYSTEM_ERROR,
+                format!("The broker does not support consumer to filter message by {kind}"),
+            ),
+            Unservable::DoesNotParse(why) => Refusal::new(
+                ResponseCode::SUBSCRIPTION_PARSE_FAILED,
+                format!("parse the consumer's subscription failed: {why}"),
+            ),
+        }
     }
 }
 

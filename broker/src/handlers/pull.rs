@@ -11,7 +11,7 @@
 
 use super::{Refusal, FAQ_SUFFIX};
 use crate::core::BrokerCore;
-use crate::filter::{self, sql92::Selector, PullFilter};
+use crate::filter::{self, sql92::Selector, PullFilter, Subscription};
 use crate::topics::PERM_READ;
 use ringmq_protocol::header::pull::{
     pull_sys_flag, PullMessageRequestHeader, PullMessageResponseHeader,
@@ -182,19 +182,17 @@ fn pull_filter(
     core: &BrokerCore,
     h: &PullMessageRequestHeader,
 ) -> Result<Arc<PullFilter>, Refusal> {
-    let (by_property, filter) = if pull_sys_flag::has_subscription(h.sys_flag) {
-        let kind = h.expression_type.as_deref();
-        let expression = h.subscription.as_deref().unwrap_or_default();
-        (
-            kind.is_some_and(|k| !k.eq_ignore_ascii_case(filter::TAG)),
-            PullFilter::new(expression, kind)
-                .map(Arc::new)
-                .map_err(|e| e.to_string()),
-        )
+    let own;
+    let announced = core.subscriptions.borrow();
+    let subscription = if pull_sys_flag::has_subscription(h.sys_flag) {
+        own = Subscription::compile(
+            h.subscription.as_deref().unwrap_or_default(),
+            h.expression_type.as_deref(),
+            h.sub_version,
+        );
+        &own
     } else {
-        match core
-            .subscriptions
-            .borrow()
+        match announced
             .get(&h.consumer_group)
             .and_then(|g| g.subscriptions.get(&h.topic))
         {
@@ -206,27 +204,20 @@ fn pull_filter(
                     "the consumer's subscription not latest",
                 ))
             }
-            Some(s) => (s.by_property, s.filter.clone()),
+            Some(s) => s,
             None => return Ok(Arc::new(PullFilter::All)),
         }
     };
-    if by_property && !core.config.enable_property_filter {
-        return Err(Refusal::new(
-            ResponseCode::SYSTEM_ERROR,
-            "The broker does not support consumer to filter message by SQL92",
-        ));
-    }
-    filter.map_err(|e| {
-        log::debug!(
-            "group {}: subscription to {} does not parse: {e}",
-            h.consumer_group,
-            h.topic
-        );
-        Refusal::new(
-            ResponseCode::SUBSCRIPTION_PARSE_FAILED,
-            format!("parse the consumer's subscription failed: {e}"),
-        )
-    })
+    subscription
+        .filter(core.config.enable_property_filter)
+        .map_err(|e| {
+            log::debug!(
+                "group {}: subscription to {} not served: {e:?}",
+                h.consumer_group,
+                h.topic
+            );
+            e.into()
+        })
 }
 
 /// The records `selector` selects; file records are read for their properties.
