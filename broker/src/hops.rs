@@ -534,18 +534,11 @@ impl BrokerCore {
         self.subscriptions
             .borrow_mut()
             .insert(group.to_owned(), announced.clone());
-        let copies = self
-            .mesh
-            .ask_all(|| Ask::ApplySubscriptions {
-                group: group.to_owned(),
-                announced: announced.clone(),
-            })
-            .await;
-        for (core, answer) in copies {
-            if let Err(e) = answer {
-                log::debug!("subscriptions of {group} not copied to core {core}: {e}");
-            }
-        }
+        self.update_copies("subscriptions", || Ask::ApplySubscriptions {
+            group: group.to_owned(),
+            announced: announced.clone(),
+        })
+        .await;
     }
 
     /// A client connection closed (on any core): drop its registrations and tell the groups
