@@ -27,9 +27,9 @@ use crate::schedule::{self, DelayOffsets};
 use crate::service::BrokerService;
 use crate::topics::TopicTable;
 use glommio::net::TcpListener;
+use glommio::sync::Semaphore;
 use ringmq_remoting::{serve, ServerOptions};
 use ringmq_storage::shard::Shard;
-use ringmq_storage::signal::Signal;
 use ringmq_storage::store::StoreMeta;
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
@@ -235,8 +235,7 @@ fn delay_offsets_path(config: &BrokerConfig) -> std::path::PathBuf {
 /// turns (the periodic one and the last one at shutdown write the same temporary files).
 struct ProgressFiles {
     tables: RefCell<ProgressTables>,
-    writing: Cell<bool>,
-    written: Signal,
+    turn: Semaphore,
     /// The shutdown's round was written: a periodic round that gathered its progress earlier
     /// must not overwrite it with older offsets.
     finished: Cell<bool>,
@@ -254,8 +253,7 @@ impl ProgressFiles {
                 offsets: ConsumerOffsets::load(config)?,
                 delays: DelayOffsets::load_from(&delay_offsets_path(config))?,
             }),
-            writing: Cell::new(false),
-            written: Signal::default(),
+            turn: Semaphore::new(1),
             finished: Cell::new(false),
         })
     }
@@ -264,12 +262,12 @@ impl ProgressFiles {
     /// (a part gathered before the deletion may still carry them), and writes what changed.
     /// `last` is the shutdown's round; nothing is written after it.
     async fn write(&self, parts: Vec<Progress>, forgotten: Vec<String>, last: bool) {
-        self.written.wait_until(|| !self.writing.get()).await;
+        // The semaphore is never closed, so the permit always comes; it is held to the end.
+        let _turn = self.turn.acquire_permit(1).await;
         if self.finished.get() {
             return;
         }
         self.finished.set(last);
-        self.writing.set(true);
         let (offsets, delays) = {
             let mut t = self.tables.borrow_mut();
             for part in parts {
@@ -289,8 +287,6 @@ impl ProgressFiles {
             log::error!("cannot persist delay-level offsets: {e}");
             self.tables.borrow_mut().delays.mark_dirty();
         }
-        self.writing.set(false);
-        self.written.notify();
     }
 }
 

@@ -14,8 +14,8 @@ use crate::consume_queue::{ConsumeQueue, CqEntry};
 use crate::error::{Result, StorageError};
 use crate::index_file::MessageIndex;
 use crate::offset::{CommitLogOffset, QueueOffset};
-use crate::signal::Signal;
 use bytes::Bytes;
+use glommio::sync::Semaphore;
 use ringmq_protocol::message::{body_crc, Properties, StoredMessage};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -157,10 +157,9 @@ pub struct Shard {
     queues: RefCell<HashMap<QueueKey, ConsumeQueue>>,
     index: RefCell<MessageIndex>,
     checkpoint: RefCell<CheckpointFile>,
-    /// A checkpoint is being written: the periodic one and the one `close` writes take turns,
+    /// One checkpoint at a time: the periodic one and the one `close` writes take turns,
     /// so a clean-shutdown mark cannot be overwritten by an older one finishing later.
-    checkpointing: Cell<bool>,
-    checkpoint_done: Signal,
+    checkpoint_turn: Semaphore,
     /// `close` began: no periodic checkpoint may start (it would mark the shard not cleanly
     /// closed again, and its blocking write could outlive the executor).
     closing: Cell<bool>,
@@ -277,8 +276,7 @@ impl Shard {
             queues: RefCell::new(queues),
             index: RefCell::new(index),
             checkpoint: RefCell::new(checkpoint_file),
-            checkpointing: Cell::new(false),
-            checkpoint_done: Signal::default(),
+            checkpoint_turn: Semaphore::new(1),
             closing: Cell::new(false),
         });
         shard.write_checkpoint(false).await?;
@@ -616,20 +614,11 @@ impl Shard {
     /// `syncfs` of the store's file system writes them all back in one go, and also makes new
     /// queue directories durable (per-file syncs would not cover their parents).
     pub async fn write_checkpoint(&self, clean_shutdown: bool) -> Result<()> {
-        self.checkpoint_done
-            .wait_until(|| !self.checkpointing.get())
-            .await;
+        // The semaphore is never closed, so the permit always comes; it is held to the end.
+        let _turn = self.checkpoint_turn.acquire_permit(1).await;
         if self.closing.get() && !clean_shutdown {
             return Ok(());
         }
-        self.checkpointing.set(true);
-        let written = self.write_checkpoint_now(clean_shutdown).await;
-        self.checkpointing.set(false);
-        self.checkpoint_done.notify();
-        written
-    }
-
-    async fn write_checkpoint_now(&self, clean_shutdown: bool) -> Result<()> {
         let durable = self.commit_log.durable_pos();
         // Flushing writes through the page cache (and makes the directory of a queue's first
         // file); with many queues that adds up, so let requests run between batches.
