@@ -184,30 +184,29 @@ impl ConsumerOffsets {
     /// Writes the table if it changed since the last write; returns whether it wrote. A failed
     /// write leaves the table dirty, so the next call tries again.
     pub fn persist(&mut self) -> Result<bool, PersistError> {
-        let Some(write) = self.take_write() else {
-            return Ok(false);
-        };
-        write
-            .run()
-            .map(|()| true)
-            .inspect_err(|_| self.mark_dirty())
+        let table = &self.table;
+        self.file.write_if_dirty(|| encode(table))
     }
 
     /// The write [`persist`](Self::persist) would do, to run elsewhere (see
     /// [`JsonFile::take_write`]).
     pub fn take_write(&mut self) -> Option<TableWrite> {
-        self.file.take_write(|| {
-            let file = ConsumerOffsetFile {
-                offset_table: self.table.clone(),
-            };
-            json::to_vec(&file, JsonStyle::Fastjson)
-        })
+        let table = &self.table;
+        self.file.take_write(|| encode(table))
     }
 
     /// A write taken with [`take_write`](Self::take_write) failed: try again next time.
     pub fn mark_dirty(&mut self) {
         self.file.mark_dirty();
     }
+}
+
+/// `consumerOffset.json` as Java writes it.
+fn encode(table: &BTreeMap<String, QueueOffsets>) -> Vec<u8> {
+    let file = ConsumerOffsetFile {
+        offset_table: table.clone(),
+    };
+    json::to_vec(&file, JsonStyle::Fastjson)
 }
 
 #[cfg(test)]

@@ -78,15 +78,18 @@ impl JsonFile {
     }
 
     /// Writes what `contents` makes if memory changed since the last write; returns whether it
-    /// wrote.
+    /// wrote. A failed write leaves the file dirty, so the next call tries again.
     pub fn write_if_dirty(
         &mut self,
         contents: impl FnOnce() -> Vec<u8>,
     ) -> Result<bool, PersistError> {
-        if !self.dirty || self.path.is_none() {
+        let Some(write) = self.take_write(contents) else {
             return Ok(false);
-        }
-        self.write(&contents()).map(|()| true)
+        };
+        write
+            .run()
+            .map(|()| true)
+            .inspect_err(|_| self.dirty = true)
     }
 }
 

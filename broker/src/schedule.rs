@@ -186,27 +186,29 @@ impl DelayOffsets {
 
     /// Writes the table if it changed since the last write.
     pub fn persist(&mut self) -> Result<(), PersistError> {
-        let Some(write) = self.take_write() else {
-            return Ok(());
-        };
-        write.run().inspect_err(|_| self.mark_dirty())
+        let table = &self.table;
+        self.file.write_if_dirty(|| encode(table)).map(|_| ())
     }
 
     /// The write [`persist`](Self::persist) would do, to run elsewhere (see
     /// [`JsonFile::take_write`]).
     pub fn take_write(&mut self) -> Option<TableWrite> {
-        self.file.take_write(|| {
-            let file = DelayOffsetFile {
-                offset_table: self.table.clone(),
-            };
-            json::to_vec(&file, JsonStyle::Fastjson)
-        })
+        let table = &self.table;
+        self.file.take_write(|| encode(table))
     }
 
     /// A write taken with [`take_write`](Self::take_write) failed: try again next time.
     pub fn mark_dirty(&mut self) {
         self.file.mark_dirty();
     }
+}
+
+/// `delayOffset.json` as Java writes it.
+fn encode(table: &BTreeMap<i32, i64>) -> Vec<u8> {
+    let file = DelayOffsetFile {
+        offset_table: table.clone(),
+    };
+    json::to_vec(&file, JsonStyle::Fastjson)
 }
 
 /// A stored message, to be stored again under `topic` / `queue_id` (delivery when due, a
