@@ -197,6 +197,15 @@ impl ClientRegistry {
             .unwrap_or_default()
     }
 
+    /// The producer of `group` heard from most recently, to check a transaction with.
+    pub fn producer_addr(&self, group: &str) -> Option<ClientAddr> {
+        self.producers
+            .get(group)?
+            .values()
+            .max_by_key(|m| m.last_heartbeat)
+            .map(|m| m.addr)
+    }
+
     /// GET_CONSUMER_CONNECTION_LIST's answer; `None` while the group has no member (Java's
     /// "not online").
     pub fn consumer_connection(&self, group: &str) -> Option<ConsumerConnection> {

@@ -20,6 +20,7 @@ use crate::offsets::ConsumerOffsets;
 use crate::schedule::DelayOffsets;
 use crate::topics::TopicTable;
 use crate::traffic::Traffic;
+use crate::transaction::TransactionLedger;
 use ringmq_protocol::ResponseCode;
 use ringmq_remoting::Connection;
 use ringmq_storage::shard::Shard;
@@ -50,6 +51,8 @@ pub struct BrokerCore {
     pub offsets: RefCell<ConsumerOffsets>,
     /// How far each delay level delivered on this core has got.
     pub delay_offsets: RefCell<DelayOffsets>,
+    /// Open transactions; used on the core that owns the half queue.
+    pub transactions: TransactionLedger,
     /// Only on the control core.
     pub control: Option<Control>,
     /// This core's client connections, by id, so other cores can write to them.
@@ -125,6 +128,7 @@ impl BrokerCore {
             subscriptions: RefCell::new(HashMap::new()),
             offsets: RefCell::new(offsets),
             delay_offsets: RefCell::new(delay_offsets),
+            transactions: TransactionLedger::new(),
             control,
             connections: RefCell::new(HashMap::new()),
             closing: Cell::new(false),

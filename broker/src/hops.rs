@@ -17,6 +17,7 @@ use crate::handlers::Refusal;
 use crate::mesh::{CoreId, Envelope, MeshError, CONTROL_CORE};
 use crate::topics::{TopicChange, TopicTable, RETRY_GROUP_TOPIC_PREFIX};
 use crate::traffic::TrafficReport;
+use crate::transaction::{self, QueueRecords};
 use bytes::{Bytes, BytesMut};
 use ringmq_protocol::body::{
     MessageQueue, OffsetWrapper, SubscriptionGroupConfig, TopicConfig, TopicOffset, TopicStatsTable,
@@ -82,6 +83,15 @@ pub enum Ask {
     ResetPositions(ResetQuery),
     /// Messages with a key, from this core's shards (QUERY_MESSAGE). [`Answer::Found`].
     Query(KeyQuery),
+    /// Records of a queue from an offset (the transaction ledger reading its op queue).
+    ReadQueue {
+        topic: String,
+        queue_id: i32,
+        from: QueueOffset,
+        max: usize,
+    },
+    /// A connected producer of a group (control core), to check a transaction with.
+    ProducerOf(String),
     /// This core's traffic counts (GET_BROKER_RUNTIME_INFO). [`Answer::Traffic`].
     Traffic,
     /// Committed offsets and delay progress held here, for the control core to write.
@@ -105,6 +115,8 @@ pub enum Answer {
     ConsumeStats(Result<Vec<(MessageQueue, OffsetWrapper)>, HopError>),
     ResetPositions(Result<Vec<ResetPosition>, HopError>),
     Found(Result<Vec<Bytes>, HopError>),
+    Records(Result<QueueRecords, HopError>),
+    Producer(Option<ClientAddr>),
     Progress(Progress),
     Traffic(TrafficReport),
     Closed(Result<Progress, String>),
@@ -279,6 +291,17 @@ async fn serve_ask(core: &Rc<BrokerCore>, ask: Ask) -> Answer {
             Answer::ResetPositions(reset_offset::positions_here(core, &q).await)
         }
         Ask::Query(q) => Answer::Found(core.query_here(&q).await),
+        Ask::ReadQueue {
+            topic,
+            queue_id,
+            from,
+            max,
+        } => Answer::Records(transaction::read_queue_here(core, &topic, queue_id, from, max).await),
+        Ask::ProducerOf(group) => Answer::Producer(
+            core.control
+                .as_ref()
+                .and_then(|c| c.clients.borrow().producer_addr(&group)),
+        ),
         Ask::Progress => Answer::Progress(core.progress()),
         Ask::Traffic => Answer::Traffic(core.traffic_here().await),
         Ask::Close => {

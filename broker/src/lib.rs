@@ -4,7 +4,8 @@
 //! ([`topics`], Java's `TopicConfigManager` and `topics.json`), its subscription groups
 //! ([`groups`], `subscriptionGroup.json`), the committed consumer offsets
 //! ([`offsets`], `consumerOffset.json`), connected clients and queue locks ([`clients`],
-//! [`locks`]), delayed delivery ([`schedule`], `delayOffset.json`), what a pull selects
+//! [`locks`]), delayed delivery ([`schedule`], `delayOffset.json`), transactional messages
+//! ([`transaction`]), what a pull selects
 //! ([`filter`]: tags and SQL92), and one handler per request family ([`handlers`]). [`persist`]
 //! writes those JSON files crash-safely; [`replica`] is how the control core's tables reach the
 //! other cores' copies; [`traffic`] counts what was stored and served.
@@ -17,6 +18,7 @@
 //! | a shard's commit log, consume queues, index | core `shard % cores` |
 //! | a queue's committed offsets and held pulls | the core of the queue's shard |
 //! | a delay level's progress and delivery task | the core of its `SCHEDULE_TOPIC_XXXX` queue |
+//! | the transaction ledger, its check rounds and END_TRANSACTION | the core of `RMQ_SYS_TRANS_HALF_TOPIC` queue 0 |
 //! | a client connection | the core that accepted it |
 //! | traffic counts of a send or a pull | the core that stored or answered it |
 //! | topic table (written, registered), subscription groups, client registry, queue locks | the control core, 0 |
@@ -44,3 +46,4 @@ pub mod server;
 pub mod service;
 pub mod topics;
 pub mod traffic;
+pub mod transaction;

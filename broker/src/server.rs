@@ -218,7 +218,11 @@ async fn open_core(
         shards.push(Some(opened));
     }
     let owns = |topic: &str, queue: i32| meta.shard_of(topic, queue) as usize % cores == id;
-    let offsets = ConsumerOffsets::load(config)?.owned_part(owns);
+    // The transaction ledger keeps its op-queue position beside its half-queue one.
+    let offsets = ConsumerOffsets::load(config)?.owned_part(|topic, queue| match topic {
+        crate::topics::TRANS_OP_HALF_TOPIC => owns(crate::topics::TRANS_HALF_TOPIC, queue),
+        _ => owns(topic, queue),
+    });
     let delays = DelayOffsets::load_from(&delay_offsets_path(config))?
         .owned_part(|level| owns(crate::topics::SCHEDULE_TOPIC, level - 1));
     Ok((shards, offsets, delays))
@@ -378,6 +382,7 @@ pub fn start_serving(core: &Rc<BrokerCore>, port: u16) -> Result<SocketAddr, std
     })
     .detach();
     schedule::start(core);
+    crate::transaction::start(core);
     glommio::spawn_local(crate::traffic::keep_sampling(Rc::downgrade(core))).detach();
     Ok(local)
 }

@@ -2,7 +2,8 @@
 //!
 //! A request runs on the core that owns what it touches, so its handler finds that state local:
 //! sends, pulls and offset requests on the core of their (topic, queue); VIEW_MESSAGE_BY_ID and
-//! CONSUMER_SEND_MSG_BACK on the core of their commit-log offset; client membership, locks,
+//! CONSUMER_SEND_MSG_BACK on the core of their commit-log offset; END_TRANSACTION on the core of
+//! the transaction half queue; client membership, locks,
 //! topic and subscription-group administration on the control core. Everything else runs where it arrived and asks
 //! other cores for what it needs ([`crate::hops`]). A request that arrived elsewhere crosses once
 //! each way: the request to its core, the response back to the connection's core.
@@ -10,10 +11,13 @@
 use crate::clients::ClientAddr;
 use crate::core::BrokerCore;
 use crate::handlers::{
-    admin, client, lookup, offsets, pull, reset_offset, runtime_info, send, send_back, Refusal,
+    admin, client, end_transaction, lookup, offsets, pull, reset_offset, runtime_info, send,
+    send_back, Refusal,
 };
 use crate::hops::{Answer, Ask};
 use crate::mesh::{CoreId, CONTROL_CORE};
+use crate::topics::TRANS_HALF_TOPIC;
+use crate::transaction::HALF_QUEUE;
 use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use ringmq_remoting::{Connection, Reply, Service};
 use ringmq_storage::CommitLogOffset;
@@ -107,6 +111,8 @@ fn route(core: &BrokerCore, req: &RemotingCommand) -> CoreId {
         | RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG
         | RequestCode::DELETE_SUBSCRIPTIONGROUP
         | RequestCode::INVOKE_BROKER_TO_RESET_OFFSET => Some(CONTROL_CORE),
+        // The half queue's core keeps the transaction ledger.
+        RequestCode::END_TRANSACTION => Some(core.owner_of_queue(TRANS_HALF_TOPIC, HALF_QUEUE)),
         _ => None,
     };
     owner.unwrap_or(core.id())
@@ -161,6 +167,7 @@ pub async fn handle_here(
         RequestCode::INVOKE_BROKER_TO_RESET_OFFSET => {
             reset_offset::handle(core, &req).await.map(Reply::from)
         }
+        RequestCode::END_TRANSACTION => end_transaction::handle(core, &req).await.map(Reply::from),
         RequestCode::VIEW_MESSAGE_BY_ID | RequestCode::QUERY_MESSAGE => {
             lookup::handle(core, &req).await.map(Reply::from)
         }

@@ -14,6 +14,7 @@ use ringmq_protocol::json::{self, JsonStyle};
 use ringmq_protocol::message::{MessageId, StoredMessage};
 use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 /// Name-server requests, and requests a broker sends to clients: not ours to answer here.
 const NOT_FOR_A_BROKER: &[&str] = &[
@@ -25,12 +26,6 @@ const NOT_FOR_A_BROKER: &[&str] = &[
     "request-40-",
     "request-220-",
 ];
-
-/// Captures the broker does not answer like Java yet, and why; everything else must match.
-const NOT_YET: &[(&str, &str)] = &[(
-    "request-310-send_message_v2.tx_half",
-    "transactional messages are refused until transactions exist",
-)];
 
 /// Sends one message; returns its commit-log offset (from its offset message id).
 fn send(wire: &mut Wire, topic: &str, queue: i32, props: &str) -> i64 {
@@ -199,16 +194,20 @@ fn captured_java_requests_get_the_java_brokers_answers() {
         // heartbeats came first).
         names.sort_by_key(|n| (!n.contains("-34-heart_beat"), vector(n).opaque, n.clone()));
         let mut compared = 0;
+        // Our half message for the captured transaction: (commit-log offset, queue offset).
+        let mut half: Option<(i64, i64)> = None;
         for name in names {
             let base = name.trim_end_matches(&format!("-{enc}"));
             let mut req = vector(&name);
-            if let Some((_, why)) = NOT_YET.iter().find(|(n, _)| *n == base || *n == name) {
-                // Not like Java yet, but never a dropped connection or a silent success.
-                let resp = wire.call(req);
-                assert_ne!(resp.code, 0, "{name} ({why}) unexpectedly succeeded");
-                continue;
-            }
             prepare(&mut wire, &name, &mut req);
+            if base == "request-37-end_transaction.commit" {
+                // The capture names the Java store's half: commit ours, sent just before.
+                let (commit_log_offset, queue_offset) = half.take().expect("no half sent");
+                req.fields_mut()
+                    .insert("commitLogOffset", commit_log_offset.to_string());
+                req.fields_mut()
+                    .insert("tranStateTableOffset", queue_offset.to_string());
+            }
             if base.starts_with("request-12-query_message") {
                 // The capture's two-minute window is around capture time; ours is now.
                 req.fields_mut().insert("beginTimestamp", "0");
@@ -217,6 +216,19 @@ fn captured_java_requests_get_the_java_brokers_answers() {
             }
             if req.is_oneway() {
                 wire.send_oneway(&req);
+                if base == "request-37-end_transaction.commit" {
+                    // The committed half reaches its real queue.
+                    let f = vector(&format!("request-310-send_message_v2.tx_half-{enc}"));
+                    let (topic, queue) =
+                        (f.fields().get("b").unwrap(), f.fields().get("e").unwrap());
+                    common::wait_until("the captured commit", Duration::from_secs(5), || {
+                        let max = wire.call(fields(
+                            RequestCode::GET_MAX_OFFSET,
+                            &[("topic", topic), ("queueId", queue)],
+                        ));
+                        max.fields().get("offset") == Some("1")
+                    });
+                }
                 continue;
             }
             let asked_offset = req.fields().get("offset").map(str::to_owned);
@@ -228,6 +240,11 @@ fn captured_java_requests_get_the_java_brokers_answers() {
                 "{name}: answered in the request's encoding"
             );
             compared += 1;
+            if base == "request-310-send_message_v2.tx_half" {
+                let id: MessageId = got.fields().get("msgId").unwrap().parse().unwrap();
+                let queue_offset = got.fields().get("queueOffset").unwrap().parse().unwrap();
+                half = Some((id.commit_log_offset, queue_offset));
+            }
             if base == "request-33-view_message_by_id" {
                 // The body is the stored message at the offset asked for.
                 let (viewed, _) = StoredMessage::decode(&got.body).unwrap();

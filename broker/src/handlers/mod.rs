@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod client;
+pub mod end_transaction;
 pub mod lookup;
 pub mod offsets;
 pub mod pull;

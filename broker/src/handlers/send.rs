@@ -6,6 +6,7 @@ use crate::core::BrokerCore;
 use crate::hops::TopicWanted;
 use crate::schedule;
 use crate::topics::PERM_WRITE;
+use crate::transaction;
 use bytes::Bytes;
 use ringmq_protocol::body::TopicConfig;
 use ringmq_protocol::header::send::{
@@ -26,12 +27,6 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
     };
     super::broker_permits(core, PERM_WRITE, "sending")?;
     let mut topic = topic_for_send(core, &h).await?;
-    if sys_flag::transaction_type(h.sys_flag) == sys_flag::TRANSACTION_PREPARED_TYPE {
-        return Err(Refusal::new(
-            ResponseCode::NO_PERMISSION,
-            "transactional messages are not supported by this broker yet",
-        ));
-    }
     let mut queue_id = queue_for_send(&topic, h.queue_id, client.peer)?;
     let mut props = Properties::parse(h.properties.as_deref().unwrap_or(""));
     if let Some(dlq) = dead_letter_instead(core, &h, req.version).await? {
@@ -42,8 +37,25 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
     let delay_level = schedule::requested_level(&props)
         .map_err(|why| Refusal::new(ResponseCode::MESSAGE_ILLEGAL, why))?;
     let batch = req.request_code() == RequestCode::SEND_BATCH_MESSAGE;
-    // Where the message is stored: a delayed one waits in the schedule topic.
-    let (store_topic, store_queue) = if delay_level > 0 {
+    let half = !batch && transaction::is_half(&props, h.reconsume_times.unwrap_or(0), delay_level);
+    if half && core.config.transactions.reject {
+        return Err(Refusal::new(
+            ResponseCode::NO_PERMISSION,
+            format!(
+                "the broker[{}] sending transaction message is forbidden",
+                core.config.broker_ip1
+            ),
+        ));
+    }
+    let mut sys_flag = h.sys_flag & !sys_flag::MULTI_TAGS;
+    // Where the message is stored: the half of a transaction waits in the half queue (a delay
+    // it asks for starts at its commit), a delayed one in the schedule topic.
+    let (store_topic, store_queue) = if half {
+        let (topic, queue, flag) =
+            transaction::redirect_to_half(&topic.topic_name, queue_id, sys_flag, &mut props);
+        sys_flag = flag;
+        (topic, queue)
+    } else if delay_level > 0 {
         if batch {
             // Java's store refuses delayed batches too.
             return Err(Refusal::new(
@@ -97,7 +109,7 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
             body,
             properties,
             flag,
-            sys_flag: h.sys_flag & !sys_flag::MULTI_TAGS,
+            sys_flag,
             born_timestamp: h.born_timestamp,
             born_host: client.peer,
             reconsume_times: h.reconsume_times.unwrap_or(0),

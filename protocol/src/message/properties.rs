@@ -21,6 +21,8 @@ pub const MAX_RECONSUME_TIMES: &str = "MAX_RECONSUME_TIMES";
 pub const UNIQ_CLIENT_MESSAGE_ID_KEYIDX: &str = "UNIQ_KEY";
 pub const TRANSACTION_CHECK_TIMES: &str = "TRANSACTION_CHECK_TIMES";
 pub const CHECK_IMMUNITY_TIME_IN_SECONDS: &str = "CHECK_IMMUNITY_TIME_IN_SECONDS";
+/// The half-queue offset of the half message a delayed check copy was made from.
+pub const TRANSACTION_PREPARED_QUEUE_OFFSET: &str = "TRAN_PREPARED_QUEUE_OFFSET";
 pub const CLUSTER: &str = "CLUSTER";
 pub const MSG_REGION: &str = "MSG_REGION";
 pub const TRACE_SWITCH: &str = "TRACE_ON";
