@@ -17,10 +17,12 @@ use crate::handlers::Refusal;
 use crate::locks::QueueLocks;
 use crate::mesh::{CoreId, Mesh, CONTROL_CORE};
 use crate::offsets::ConsumerOffsets;
+use crate::persist::TableWrite;
 use crate::schedule::DelayOffsets;
 use crate::topics::TopicTable;
 use crate::traffic::Traffic;
 use crate::transaction::TransactionLedger;
+use glommio::sync::Semaphore;
 use ringmq_protocol::ResponseCode;
 use ringmq_remoting::Connection;
 use ringmq_storage::shard::Shard;
@@ -86,6 +88,8 @@ pub struct Control {
     /// Start-up: how many other cores reported their shards open, and the first failure.
     pub opened: RefCell<(usize, Option<String>)>,
     pub opened_changed: Signal,
+    /// One write of `topics.json` or `subscriptionGroup.json` at a time.
+    table_turn: Semaphore,
 }
 
 impl Control {
@@ -97,6 +101,28 @@ impl Control {
             forgotten_offsets: RefCell::new(Vec::new()),
             opened: RefCell::new((0, None)),
             opened_changed: Signal::default(),
+            table_turn: Semaphore::new(1),
+        }
+    }
+
+    /// Writes a changed table's file on a blocking thread, one at a time, and returns once it
+    /// is on disk: the change's request is answered after that, as Java's is, while the rest of
+    /// the core goes on serving (the write fsyncs twice). The contents are taken when this
+    /// write's turn comes, so the file ends with the newest table whichever write runs last. A
+    /// failure is logged and leaves the table dirty: the next change writes it again, and so
+    /// does shutdown.
+    pub async fn write_table(
+        &self,
+        what: &str,
+        take: impl FnOnce() -> Option<TableWrite>,
+        mark_dirty: impl FnOnce(),
+    ) {
+        // The semaphore is never closed: the permit always comes, and is held to the end.
+        let _turn = self.table_turn.acquire_permit(1).await;
+        let Some(write) = take() else { return };
+        if let Err(e) = write.run_off_core().await {
+            log::error!("{e}; {what} is kept in memory and written again later");
+            mark_dirty();
         }
     }
 }

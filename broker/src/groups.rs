@@ -15,7 +15,7 @@ use crate::core::BrokerCore;
 use crate::handlers::Refusal;
 use crate::hops::{Answer, Ask};
 use crate::mesh::CONTROL_CORE;
-use crate::persist::{fresh_version, load_json, next_version, JsonFile, PersistError};
+use crate::persist::{fresh_version, load_json, next_version, JsonFile, PersistError, TableWrite};
 use crate::replica::{self, Change, Changed};
 use ringmq_protocol::body::{DataVersion, SubscriptionGroupConfig, SubscriptionGroupWrapper};
 use ringmq_protocol::json::{self, JsonStyle};
@@ -162,20 +162,33 @@ impl GroupTable {
         self.file.is_dirty()
     }
 
-    /// Writes the table now (every change already does; this retries a failed write).
+    /// Writes the table now, blocking (start-up and shutdown; changes are written by
+    /// [`take_write`](Self::take_write) off the core).
     pub fn persist(&mut self) -> Result<(), PersistError> {
         let contents = json::to_vec(&self.wrapper(), JsonStyle::Fastjson);
         self.file.write(&contents)
     }
 
-    /// A new data version, the file rewritten, the group noted for the copies. A failed write
-    /// is logged and retried later; the change stands in memory, as in Java.
+    /// The write that brings the file up to memory, if a change is not on disk yet.
+    pub fn take_write(&mut self) -> Option<TableWrite> {
+        if !self.file.is_dirty() {
+            return None;
+        }
+        let contents = json::to_vec(&self.wrapper(), JsonStyle::Fastjson);
+        self.file.take_write(|| contents)
+    }
+
+    /// A write taken with [`take_write`](Self::take_write) failed: the next one tries again.
+    pub fn mark_dirty(&mut self) {
+        self.file.mark_dirty();
+    }
+
+    /// A new data version, the file due to be written (see
+    /// [`crate::core::Control::write_table`]), the group noted for the copies.
     fn changed(&mut self, group: String) {
         self.changes.note(group);
         self.data_version = next_version(&self.data_version);
-        if let Err(e) = self.persist() {
-            log::error!("{e}; the subscription groups are kept in memory and written again later");
-        }
+        self.file.mark_dirty();
     }
 }
 
@@ -213,7 +226,7 @@ impl BrokerCore {
         &self,
         change: impl FnOnce(&mut GroupTable) -> R,
     ) -> Result<R, Refusal> {
-        self.control()?;
+        let control = self.control()?;
         let (result, changes) = {
             let mut groups = self.groups.borrow_mut();
             let result = change(&mut groups);
@@ -221,6 +234,13 @@ impl BrokerCore {
         };
         if !changes.is_empty() {
             self.update_copies("subscription group", || Ask::ApplyGroups(changes.clone()))
+                .await;
+            control
+                .write_table(
+                    "the subscription groups",
+                    || self.groups.borrow_mut().take_write(),
+                    || self.groups.borrow_mut().mark_dirty(),
+                )
                 .await;
         }
         Ok(result)
@@ -277,12 +297,18 @@ mod tests {
         let _ = std::fs::remove_dir_all(&root);
         let mut t = GroupTable::load(&config(&root)).unwrap();
         assert!(t.get("TOOLS_CONSUMER").is_some(), "built-in groups exist");
+        // The control core writes the file after each change.
+        let write = |t: &mut GroupTable| t.take_write().map(|w| w.run().unwrap());
         let mut g = default_group("g1");
         g.retry_max_times = 3;
         t.upsert(g);
+        write(&mut t).expect("a change is due to be written");
         t.create_if_absent("g2");
+        write(&mut t);
         assert!(t.delete("g2"));
+        write(&mut t);
         assert!(!t.delete("g2"));
+        assert!(write(&mut t).is_none(), "nothing changed");
         let version = t.wrapper().data_version;
         assert_eq!(
             version.state_version,

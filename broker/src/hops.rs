@@ -499,8 +499,8 @@ impl BrokerCore {
         .await?
     }
 
-    /// Changes the topic table (control core only), then brings every core's copy up to date
-    /// before returning, and wakes the registration task.
+    /// Changes the topic table (control core only), then brings every core's copy up to date,
+    /// wakes the registration task, and writes `topics.json` before returning.
     pub async fn change_topics<R>(
         &self,
         change: impl FnOnce(&mut TopicTable) -> R,
@@ -515,6 +515,13 @@ impl BrokerCore {
             self.update_copies("topic", || Ask::ApplyTopics(changes.clone()))
                 .await;
             control.topics_changed.notify();
+            control
+                .write_table(
+                    "the topic table",
+                    || self.topics.borrow_mut().take_write(),
+                    || self.topics.borrow_mut().mark_dirty(),
+                )
+                .await;
         }
         Ok(result)
     }

@@ -104,6 +104,11 @@ impl TableWrite {
     pub fn run(self) -> Result<(), PersistError> {
         write_atomically(&self.path, &self.contents)
     }
+
+    /// [`run`](Self::run) on a blocking thread: the core goes on serving while the disk syncs.
+    pub async fn run_off_core(self) -> Result<(), PersistError> {
+        glommio::executor().spawn_blocking(move || self.run()).await
+    }
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {

@@ -296,12 +296,7 @@ impl ProgressFiles {
 
 /// Runs `write`, if any, on a blocking thread.
 async fn run_blocking(write: Option<TableWrite>) -> Option<Result<(), PersistError>> {
-    let write = write?;
-    Some(
-        glommio::executor()
-            .spawn_blocking(move || write.run())
-            .await,
-    )
+    Some(write?.run_off_core().await)
 }
 
 /// The control core: start every core, serve, and lead the shutdown.

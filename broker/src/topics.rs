@@ -4,7 +4,7 @@
 //! topics.json` in the shape Java writes, so a Java broker's store carries over.
 
 use crate::config::BrokerConfig;
-use crate::persist::{fresh_version, load_json, next_version, JsonFile, PersistError};
+use crate::persist::{fresh_version, load_json, next_version, JsonFile, PersistError, TableWrite};
 use crate::replica::{self, Change, Changed};
 use ringmq_protocol::body::{DataVersion, TopicConfig, TopicConfigSerializeWrapper};
 use ringmq_protocol::json::{self, JsonStyle};
@@ -434,22 +434,34 @@ impl TopicTable {
         self.file.is_dirty()
     }
 
-    /// Writes the table now (every change already does; this retries a failed write).
+    /// Writes the table now, blocking (start-up and shutdown; changes are written by
+    /// [`take_write`](Self::take_write) off the core).
     pub fn persist(&mut self) -> Result<(), PersistError> {
         let contents = json::to_vec(&self.wrapper(), JsonStyle::Standard);
         self.file.write(&contents)
     }
 
-    /// Java's `nextVersion` and `persist` after every change. A failed write is logged and left
-    /// for the next [`persist`](Self::persist): the change stands in memory, as in Java.
-    /// Every change goes through here: a new data version, the file rewritten, and the topic
-    /// noted for [`take_changes`](Self::take_changes).
+    /// The write that brings the file up to memory, if a change is not on disk yet.
+    pub fn take_write(&mut self) -> Option<TableWrite> {
+        if !self.file.is_dirty() {
+            return None;
+        }
+        let contents = json::to_vec(&self.wrapper(), JsonStyle::Standard);
+        self.file.take_write(|| contents)
+    }
+
+    /// A write taken with [`take_write`](Self::take_write) failed: the next one tries again.
+    pub fn mark_dirty(&mut self) {
+        self.file.mark_dirty();
+    }
+
+    /// Java's `nextVersion` and `persist` after every change: a new data version, the file due
+    /// to be written (by the control core, see [`crate::core::Control::write_table`]), and the
+    /// topic noted for [`take_changes`](Self::take_changes).
     fn changed(&mut self, topic: String) {
         self.changes.note(topic);
         self.data_version = next_version(&self.data_version);
-        if let Err(e) = self.persist() {
-            log::error!("{e}; the topic table is kept in memory and written again later");
-        }
+        self.file.mark_dirty();
     }
 }
 
@@ -588,12 +600,18 @@ mod tests {
         let root = temp_root("persist");
         let cfg = config(&root);
         let mut table = TopicTable::load(&cfg).unwrap();
+        // The control core writes the file after each change.
+        let write = |t: &mut TopicTable| t.take_write().map(|w| w.run().unwrap());
         table
             .create_or_update(topic_config("TopicTest", 4, PERM_READ | PERM_WRITE))
             .unwrap();
+        write(&mut table).expect("a change is due to be written");
         table.create_retry_topic("G1", 1, 0);
+        write(&mut table);
         assert!(table.delete("TopicTest").is_some());
+        write(&mut table);
         assert!(table.delete("TopicTest").is_none());
+        assert!(write(&mut table).is_none(), "nothing changed");
         let version = table.data_version().clone();
         assert_eq!(version.counter, 3);
 
