@@ -150,6 +150,9 @@ pub enum TopicWanted {
     Retry { group: String, queue_nums: i32 },
     /// A consumer group's dead-letter topic.
     Dlq { group: String },
+    /// A topic the broker writes itself (the transaction topics), one queue, readable and
+    /// writable, made on first use as Java makes it.
+    Internal(String),
 }
 
 /// QUERY_MESSAGE's search, run on every core.
@@ -463,6 +466,7 @@ impl BrokerCore {
             TopicWanted::ForSend { topic, .. } => topic.clone(),
             TopicWanted::Retry { group, .. } => crate::topics::retry_topic(group),
             TopicWanted::Dlq { group } => crate::topics::dlq_topic(group),
+            TopicWanted::Internal(topic) => topic.clone(),
         };
         if let Some(config) = self.topics.borrow().get(&name) {
             return Ok(config.clone());
@@ -495,6 +499,7 @@ impl BrokerCore {
                 Ok(t.create_retry_topic(&group, queue_nums, 0).config().clone())
             }
             TopicWanted::Dlq { group } => Ok(t.create_dlq_topic(&group).config().clone()),
+            TopicWanted::Internal(topic) => Ok(t.create_internal_topic(&topic).config().clone()),
         })
         .await?
     }

@@ -11,8 +11,8 @@
 use crate::clients::ClientAddr;
 use crate::core::BrokerCore;
 use crate::handlers::{
-    admin, client, end_transaction, lookup, offsets, pull, reset_offset, runtime_info, send,
-    send_back, Refusal,
+    admin, client, lookup, offsets, pull, reset_offset, runtime_info, send, send_back, transaction,
+    Refusal,
 };
 use crate::hops::{Answer, Ask};
 use crate::mesh::{CoreId, CONTROL_CORE};
@@ -167,7 +167,10 @@ pub async fn handle_here(
         RequestCode::INVOKE_BROKER_TO_RESET_OFFSET => {
             reset_offset::handle(core, &req).await.map(Reply::from)
         }
-        RequestCode::END_TRANSACTION => end_transaction::handle(core, &req).await.map(Reply::from),
+        RequestCode::END_TRANSACTION => transaction::end(core, &req).await.map(Reply::from),
+        RequestCode::RESUME_CHECK_HALF_MESSAGE => {
+            transaction::resume_check(core, &req).await.map(Reply::from)
+        }
         RequestCode::VIEW_MESSAGE_BY_ID | RequestCode::QUERY_MESSAGE => {
             lookup::handle(core, &req).await.map(Reply::from)
         }

@@ -404,6 +404,12 @@ impl TopicTable {
         self.create_if_absent(&dlq_topic(group), 1, PERM_READ | PERM_WRITE, 0)
     }
 
+    /// A topic the broker itself writes (Java's `createTopicInSendMessageBackMethod` with one
+    /// queue): the transaction topics.
+    pub fn create_internal_topic(&mut self, topic: &str) -> Ensured {
+        self.create_if_absent(topic, 1, PERM_READ | PERM_WRITE, 0)
+    }
+
     /// What changed since the last call, each topic once, as its copies must apply it.
     pub fn take_changes(&mut self) -> Vec<TopicChange> {
         self.changes.take(&self.table)

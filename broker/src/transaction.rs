@@ -25,7 +25,8 @@
 
 use crate::clients::ClientAddr;
 use crate::core::BrokerCore;
-use crate::hops::{Answer, Ask, HopError};
+use crate::handlers::Refusal;
+use crate::hops::{Answer, Ask, HopError, TopicWanted};
 use crate::topics::{TRANS_CHECK_MAX_TIME_TOPIC, TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC};
 use bytes::{Bytes, BytesMut};
 use glommio::sync::Semaphore;
@@ -271,6 +272,14 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// Makes one of the transaction topics on first use, as Java does, so it is registered and
+/// admin tools can read it.
+pub async fn ensure_topic(core: &BrokerCore, topic: &str) -> Result<(), Refusal> {
+    core.ensure_topic(TopicWanted::Internal(topic.to_owned()))
+        .await
+        .map(|_| ())
+}
+
 /// Whether this core owns the half queue (and so the ledger and the checks).
 pub fn checks_here(core: &BrokerCore) -> bool {
     core.owner_of_queue(TRANS_HALF_TOPIC, HALF_QUEUE) == core.id()
@@ -455,6 +464,12 @@ async fn give_up(
             .get(properties::TRANSACTION_CHECK_TIMES)
             .unwrap_or("0"),
     );
+    if let Err(e) = ensure_topic(core, TRANS_CHECK_MAX_TIME_TOPIC).await {
+        log::warn!(
+            "transactions: {TRANS_CHECK_MAX_TIME_TOPIC} not made: {}",
+            e.remark
+        );
+    }
     store_copy(core, half, props, TRANS_CHECK_MAX_TIME_TOPIC).await?;
     Ok(())
 }

@@ -99,11 +99,15 @@ fn end(wire: &mut Wire, half: &Half, state: i32) -> RemotingCommand {
     wire.call(end_request(half, state, false))
 }
 
-/// The bodies of the messages in `queue` of the topic, in order.
+/// The messages in `queue` of the topic, in order.
 fn bodies(wire: &mut Wire, queue: i32) -> Vec<StoredMessage> {
+    messages_in(wire, TOPIC, queue)
+}
+
+fn messages_in(wire: &mut Wire, topic: &str, queue: i32) -> Vec<StoredMessage> {
     let h = PullMessageRequestHeader {
         consumer_group: "tx_reader".into(),
-        topic: TOPIC.into(),
+        topic: topic.into(),
         queue_id: queue,
         queue_offset: 0,
         max_msg_nums: 64,
@@ -320,6 +324,63 @@ fn a_broker_that_rejects_transactions_says_so() {
         resp.remark.as_deref(),
         Some("the broker[127.0.0.1] sending transaction message is forbidden")
     );
+}
+
+#[test]
+fn a_half_checked_too_often_is_given_up_and_can_be_resumed() {
+    let namesrv = start_namesrv();
+    let dir = common::fresh_dir("tx-give-up");
+    let conf = "transactionCheckInterval=300\ntransactionTimeOut=100\ntransactionCheckMax=2";
+    let broker = start_broker_with(&namesrv, "tx-give-up", dir, "ASYNC_FLUSH", conf);
+    // Nobody answers the checks (no producer is online): counted all the same, as in Java.
+    let mut wire = Wire::connect(&broker.addr);
+    send_half(&mut wire, 0, "G-open");
+    let mut given_up = Vec::new();
+    common::wait_until("the half to be given up", Duration::from_secs(10), || {
+        given_up = messages_in(&mut wire, "TRANS_CHECK_MAX_TIME_TOPIC", 0);
+        !given_up.is_empty()
+    });
+    assert_eq!(given_up.len(), 1);
+    let aside = &given_up[0];
+    assert_eq!(&aside.body[..], b"G-open");
+    let props = Properties::parse(&aside.properties);
+    assert_eq!(props.get("TRANSACTION_CHECK_TIMES"), Some("2"));
+    assert_eq!(props.get("REAL_TOPIC"), Some(TOPIC));
+    // Given up, it is asked about no more.
+    producer_heartbeat(&mut wire);
+    assert!(checks_within(&mut wire, Duration::from_millis(1200), false).is_empty());
+
+    // An operator resumes it: its producer is asked again, and the answer commits it.
+    let resume =
+        |msg_id: &str| common::fields(RequestCode::RESUME_CHECK_HALF_MESSAGE, &[("msgId", msg_id)]);
+    let id = MessageId {
+        store_host: aside.store_host,
+        commit_log_offset: aside.commit_log_offset,
+    };
+    let resp = wire.call(resume(&id.to_string()));
+    assert_eq!(resp.code, 0, "{:?}", resp.remark);
+    let checks = checks_within(&mut wire, Duration::from_secs(5), true);
+    assert_eq!(
+        checks.iter().map(checked_key).collect::<Vec<_>>(),
+        ["G-open"]
+    );
+    let f = checks[0].fields();
+    let asked = Half {
+        unique: "G-open".into(),
+        commit_log_offset: f.get("commitLogOffset").unwrap().parse().unwrap(),
+        queue_offset: f.get("tranStateTableOffset").unwrap().parse().unwrap(),
+    };
+    assert_eq!(
+        wire.call(end_request(&asked, TRANSACTION_COMMIT_TYPE, true))
+            .code,
+        0
+    );
+    assert_eq!(texts(&bodies(&mut wire, 0)), ["G-open"]);
+
+    // An id that names nothing is refused with a reason.
+    let resp = wire.call(resume("not-an-id"));
+    assert_eq!(resp.code, ResponseCode::SYSTEM_ERROR.0);
+    assert!(resp.remark.unwrap().contains("not-an-id"));
 }
 
 /// The third-party client's local transactions: the body says how each one ends, and a check

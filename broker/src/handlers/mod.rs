@@ -3,7 +3,6 @@
 
 pub mod admin;
 pub mod client;
-pub mod end_transaction;
 pub mod lookup;
 pub mod offsets;
 pub mod pull;
@@ -11,6 +10,7 @@ pub mod reset_offset;
 pub mod runtime_info;
 pub mod send;
 pub mod send_back;
+pub mod transaction;
 
 use crate::core::BrokerCore;
 use crate::filter::Unservable;

@@ -51,6 +51,7 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
     // Where the message is stored: the half of a transaction waits in the half queue (a delay
     // it asks for starts at its commit), a delayed one in the schedule topic.
     let (store_topic, store_queue) = if half {
+        transaction::ensure_topic(core, crate::topics::TRANS_HALF_TOPIC).await?;
         let (topic, queue, flag) =
             transaction::redirect_to_half(&topic.topic_name, queue_id, sys_flag, &mut props);
         sys_flag = flag;

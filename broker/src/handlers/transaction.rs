@@ -1,6 +1,8 @@
 //! END_TRANSACTION (Java's `EndTransactionProcessor`): a producer commits or rolls back the half
 //! message it sent, after its local transaction or in answer to a check (see
-//! [`crate::transaction`]). Served on the core that owns the half queue.
+//! [`crate::transaction`]). Served on the core that owns the half queue. And
+//! RESUME_CHECK_HALF_MESSAGE (`mqadmin resumeCheckHalfMessage`): a half that was given up is
+//! checked again.
 //!
 //! Stock clients send it oneway, so the answer matters only to other callers; Java's refusals
 //! are kept for them. Where Java answers nothing (an end that leaves the transaction open), we
@@ -9,18 +11,19 @@
 use super::{Handled, Refusal};
 use crate::core::BrokerCore;
 use crate::schedule;
-use crate::topics::TRANS_HALF_TOPIC;
+use crate::topics::{TRANS_HALF_TOPIC, TRANS_OP_HALF_TOPIC};
 use crate::transaction::{self, HALF_QUEUE};
 use ringmq_protocol::header::transaction::{
-    EndTransactionRequestHeader, TRANSACTION_COMMIT_TYPE, TRANSACTION_ROLLBACK_TYPE,
+    EndTransactionRequestHeader, ResumeCheckHalfMessageRequestHeader, TRANSACTION_COMMIT_TYPE,
+    TRANSACTION_ROLLBACK_TYPE,
 };
 use ringmq_protocol::message::properties::{self, Properties};
-use ringmq_protocol::message::{sys_flag, StoredMessage};
+use ringmq_protocol::message::{sys_flag, MessageId, StoredMessage};
 use ringmq_protocol::{RemotingCommand, ResponseCode};
 use ringmq_storage::shard::MessageToStore;
 use ringmq_storage::CommitLogOffset;
 
-pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
+pub async fn end(core: &BrokerCore, req: &RemotingCommand) -> Handled {
     let h: EndTransactionRequestHeader = req.header()?;
     let commit = match h.commit_or_rollback {
         TRANSACTION_COMMIT_TYPE => true,
@@ -45,7 +48,7 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
         // Already ended (a repeated end, or a check answered after the producer's own end).
         return Ok(super::ok(req));
     }
-    match end(core, &h, half, commit).await {
+    match carry_out(core, &h, half, commit).await {
         Ok(op) => {
             ledger.finish_end(h.tran_state_table_offset, &op);
             Ok(super::ok(req))
@@ -93,7 +96,7 @@ async fn prepared_message(
 
 /// Stores the real message (on commit), then the op message that ends the half. Returns where
 /// the op message went.
-async fn end(
+async fn carry_out(
     core: &BrokerCore,
     h: &EndTransactionRequestHeader,
     half: StoredMessage,
@@ -103,6 +106,7 @@ async fn end(
         let real = real_message(core, half, h.commit_log_offset)?;
         core.store(vec![real], None).await?;
     }
+    transaction::ensure_topic(core, TRANS_OP_HALF_TOPIC).await?;
     let mut op = core
         .store(
             vec![transaction::end_marker(core, h.tran_state_table_offset)],
@@ -156,4 +160,41 @@ fn real_message(
         prepared_transaction_offset: half_offset,
         ..schedule::stored_again(half, &topic, queue, &props, reconsume_times)
     })
+}
+
+/// RESUME_CHECK_HALF_MESSAGE (Java's `AdminBrokerProcessor.resumeCheckHalfMessage`): the message
+/// at the offset msgId (a half given up in `TRANS_CHECK_MAX_TIME_TOPIC`, usually) goes back into
+/// the half queue with its check count at zero, so its producer is asked again.
+pub async fn resume_check(core: &BrokerCore, req: &RemotingCommand) -> Handled {
+    let h: ResumeCheckHalfMessageRequestHeader = req.header()?;
+    // Java's remark, with what went wrong.
+    let failed = |why: String| {
+        Refusal::new(
+            ResponseCode::SYSTEM_ERROR,
+            format!(
+                "Exception was thrown when putting message back to RMQ_SYS_TRANS_HALF_TOPIC: {why}"
+            ),
+        )
+    };
+    let msg_id = h.msg_id.unwrap_or_default();
+    let id: MessageId = msg_id
+        .parse()
+        .map_err(|_| failed(format!("`{msg_id}` is not an offset message id")))?;
+    let record = core
+        .record_at(CommitLogOffset(id.commit_log_offset))
+        .await
+        .ok_or_else(|| failed(format!("no message has the id {msg_id}")))?;
+    let (msg, _) = StoredMessage::decode(&record).map_err(|e| failed(e.to_string()))?;
+    let mut props = Properties::parse(&msg.properties);
+    props.insert(properties::TRANSACTION_CHECK_TIMES, "0");
+    transaction::ensure_topic(core, TRANS_HALF_TOPIC).await?;
+    let reconsume_times = msg.reconsume_times;
+    let again = schedule::stored_again(msg, TRANS_HALF_TOPIC, HALF_QUEUE, &props, reconsume_times);
+    core.store(vec![again], None).await.map_err(|e| {
+        Refusal::new(
+            ResponseCode::SYSTEM_ERROR,
+            format!("Put message back to RMQ_SYS_TRANS_HALF_TOPIC failed: {e}"),
+        )
+    })?;
+    Ok(super::ok(req))
 }
