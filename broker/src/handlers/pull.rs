@@ -18,13 +18,16 @@ use ringmq_protocol::header::pull::{
 };
 use ringmq_protocol::{RemotingCommand, ResponseCode};
 use ringmq_remoting::{BodyPart, FileRegion, Reply};
-use ringmq_storage::shard::{ReadStatus, RecordRef};
+use ringmq_storage::shard::{ReadResult, ReadStatus, RecordRef};
 use ringmq_storage::QueueOffset;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Bytes one pull returns at most (Java's `maxTransferBytesOnMessageInMemory`, 256 KiB).
 const MAX_PULL_BYTES: usize = 256 * 1024;
+/// Consume-queue entries an SQL92 pull may look at per message it asks for: as many as a tag
+/// read scans (the storage's bound), so the two kinds of filter cost alike.
+const SQL_SCAN_PER_MESSAGE: usize = 16;
 
 pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Result<Reply, Refusal> {
     let h: PullMessageRequestHeader = req.header()?;
@@ -114,19 +117,15 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Result<Reply, R
     let deadline = Instant::now() + hold;
     let shard = core.shard_for(&h.topic, h.queue_id)?.clone();
     loop {
-        let mut r = shard.read(
-            &h.topic,
-            h.queue_id,
-            QueueOffset(h.queue_offset),
-            max_msgs,
-            MAX_PULL_BYTES,
-            |code| filter.passes_tag_code(code),
-        )?;
+        let from = QueueOffset(h.queue_offset);
+        let read = |from, max_msgs, max_bytes| {
+            shard.read(&h.topic, h.queue_id, from, max_msgs, max_bytes, |code| {
+                filter.passes_tag_code(code)
+            })
+        };
+        let mut r = read(from, max_msgs, MAX_PULL_BYTES)?;
         if let Some(selector) = filter.selector() {
-            r.records = select(std::mem::take(&mut r.records), selector).await?;
-            if r.status == ReadStatus::Found && r.records.is_empty() {
-                r.status = ReadStatus::NoMatchedMessage;
-            }
+            fill_with_selected(&mut r, from, max_msgs, selector, read).await?;
         }
         let (code, next) = match r.status {
             ReadStatus::Found => (ResponseCode::SUCCESS, r.next_offset),
@@ -218,6 +217,49 @@ fn pull_filter(
             );
             e.into()
         })
+}
+
+/// Replaces the records of `r` (a read from `from`) with those `selector` selects, reading on
+/// while fewer than `max_msgs` are selected, the queue has more, and no more entries have been
+/// looked at than a tag read scans. A selective expression still fills a pull, as Java's scan
+/// of the consume queue does, instead of costing the consumer a round trip per batch.
+async fn fill_with_selected(
+    r: &mut ReadResult,
+    from: QueueOffset,
+    max_msgs: usize,
+    selector: &Selector,
+    read: impl Fn(QueueOffset, usize, usize) -> ringmq_storage::Result<ReadResult>,
+) -> Result<(), Refusal> {
+    let scan_limit = (max_msgs * SQL_SCAN_PER_MESSAGE) as i64;
+    let mut selected = select(std::mem::take(&mut r.records), selector).await?;
+    while r.status == ReadStatus::Found || r.status == ReadStatus::NoMatchedMessage {
+        let bytes: usize = selected.iter().map(RecordRef::len).sum();
+        if selected.len() >= max_msgs
+            || bytes >= MAX_PULL_BYTES
+            || r.next_offset >= r.max_offset
+            || r.next_offset.0 - from.0 >= scan_limit
+        {
+            break;
+        }
+        let more = read(
+            r.next_offset,
+            max_msgs - selected.len(),
+            MAX_PULL_BYTES - bytes,
+        )?;
+        if more.status != ReadStatus::Found && more.status != ReadStatus::NoMatchedMessage {
+            break;
+        }
+        selected.extend(select(more.records, selector).await?);
+        r.next_offset = more.next_offset;
+        r.max_offset = more.max_offset;
+    }
+    r.status = if selected.is_empty() {
+        ReadStatus::NoMatchedMessage
+    } else {
+        ReadStatus::Found
+    };
+    r.records = selected;
+    Ok(())
 }
 
 /// The records `selector` selects; file records are read for their properties.
