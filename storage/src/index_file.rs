@@ -593,6 +593,13 @@ impl MessageIndex {
         Ok(())
     }
 
+    /// Whether the next [`flush`](Self::flush) creates a file and so must first sync the files
+    /// before it: a caller that does not want to wait for the disk makes them durable its own
+    /// way first (one `syncfs` on a blocking thread) and calls [`mark_synced`](Self::mark_synced).
+    pub fn must_sync_before_flush(&self) -> bool {
+        self.active.file.is_none() && !self.active.entries.is_empty() && self.has_unsynced()
+    }
+
     /// Whether [`MessageIndex::sync`] has anything to do.
     pub fn has_unsynced(&self) -> bool {
         !self.pending.is_empty()

@@ -448,3 +448,24 @@ fn check(ops: Vec<Op>, slots: u32, per_file: usize) {
         check_all(&idx, &puts);
     }
 }
+
+#[test]
+fn a_new_file_waits_for_the_files_before_it_to_be_durable() {
+    let tmp = TempDir::new();
+    let mut idx = MessageIndex::open(&tmp.0, 4, 4).unwrap();
+    let mut puts = Vec::new();
+    fill(&mut idx, &mut puts, 0..4);
+    // The first file has nothing before it.
+    assert!(!idx.must_sync_before_flush());
+    idx.flush().unwrap();
+    assert_eq!(tmp.files(), [0]);
+    // The next entry starts a file while the full one is written but not yet synced.
+    fill(&mut idx, &mut puts, 4..5);
+    assert!(idx.must_sync_before_flush());
+    // Made durable another way (the shard's syncfs): the flush has nothing left to wait for.
+    idx.mark_synced();
+    assert!(!idx.must_sync_before_flush());
+    idx.flush().unwrap();
+    assert_eq!(tmp.files(), [0, 1]);
+    check_all(&idx, &puts);
+}
