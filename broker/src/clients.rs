@@ -5,12 +5,14 @@
 //! 120 s without a heartbeat. When a consumer group's membership changes its members are told
 //! (NOTIFY_CONSUMER_IDS_CHANGED) so they rebalance queues among themselves.
 
+use crate::core::BrokerCore;
 use crate::filter::Subscription;
-use crate::mesh::CoreId;
+use crate::hops::{Answer, Ask, Tell};
+use crate::mesh::{CoreId, CONTROL_CORE};
 use ringmq_protocol::body::{
     ClientConnection, ConsumerConnection, ConsumerData, ProducerConnection, SubscriptionData,
 };
-use ringmq_protocol::LanguageCode;
+use ringmq_protocol::{LanguageCode, RemotingCommand};
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -206,6 +208,14 @@ impl ClientRegistry {
             .map(|m| m.addr)
     }
 
+    /// Where the producer client `client_id` is connected, in whichever group.
+    pub fn producer_by_client_id(&self, client_id: &str) -> Option<ClientAddr> {
+        self.producers
+            .values()
+            .find_map(|g| g.get(client_id))
+            .map(|m| m.addr)
+    }
+
     /// GET_CONSUMER_CONNECTION_LIST's answer; `None` while the group has no member (Java's
     /// "not online").
     pub fn consumer_connection(&self, group: &str) -> Option<ConsumerConnection> {
@@ -251,5 +261,129 @@ impl ClientRegistry {
                     .collect(),
             })
             .unwrap_or_default()
+    }
+}
+
+/// Which producer a core looks for.
+#[derive(Debug, Clone)]
+pub enum ProducerWanted {
+    /// Any producer of the group, the one heard from last.
+    OfGroup(String),
+    /// The producer client with this id (`REPLY_TO_CLIENT` of a request message).
+    WithClientId(String),
+}
+
+// Reaching clients from any core: their connections live on the core that accepted them, the
+// registry on the control core.
+impl BrokerCore {
+    /// Sends `command` to a client, wherever its connection is, and waits for the client's
+    /// answer, at most `timeout` (Java's `Broker2Client.callClient`). `None`: no answer in time,
+    /// or the client is gone.
+    pub async fn call_client(
+        &self,
+        addr: ClientAddr,
+        command: RemotingCommand,
+        timeout: Duration,
+    ) -> Option<RemotingCommand> {
+        if addr.core == self.id() {
+            return self
+                .call_client_here(addr.connection, command, timeout)
+                .await;
+        }
+        let ask = Ask::CallClient {
+            connection: addr.connection,
+            command,
+            timeout,
+        };
+        match self.mesh.ask(addr.core, ask).await {
+            Ok(Answer::ClientAnswered(answer)) => answer,
+            _ => None,
+        }
+    }
+
+    pub(crate) async fn call_client_here(
+        &self,
+        connection: u64,
+        command: RemotingCommand,
+        timeout: Duration,
+    ) -> Option<RemotingCommand> {
+        let conn = self.connection(connection)?;
+        conn.call(command, timeout).await
+    }
+
+    /// A connected producer, as `wanted` describes it (the control core keeps the registry).
+    pub async fn find_producer(&self, wanted: ProducerWanted) -> Option<ClientAddr> {
+        if self.control.is_some() {
+            return self.find_producer_here(&wanted);
+        }
+        match self.mesh.ask(CONTROL_CORE, Ask::FindProducer(wanted)).await {
+            Ok(Answer::Producer(addr)) => addr,
+            _ => None,
+        }
+    }
+
+    pub(crate) fn find_producer_here(&self, wanted: &ProducerWanted) -> Option<ClientAddr> {
+        let clients = self.control.as_ref()?.clients.borrow();
+        match wanted {
+            ProducerWanted::OfGroup(group) => clients.producer_addr(group),
+            ProducerWanted::WithClientId(id) => clients.producer_by_client_id(id),
+        }
+    }
+
+    /// Writes `command` to a client, wherever its connection is.
+    pub async fn tell_client(&self, addr: ClientAddr, command: RemotingCommand) {
+        if addr.core == self.id() {
+            if let Some(conn) = self.connection(addr.connection) {
+                conn.send(&command);
+            }
+            return;
+        }
+        let tell = Tell::Deliver {
+            connection: addr.connection,
+            command,
+        };
+        if let Err(e) = self.mesh.tell(addr.core, tell).await {
+            log::debug!("cannot reach client {}: {e}", addr.peer);
+        }
+    }
+
+    /// Copies what a consumer group announced (control core) to every core, and returns once
+    /// every core holds it: the heartbeat's answer then means a pull that follows it is judged
+    /// by what the heartbeat said, on whichever core it lands (as on Java's broker).
+    pub async fn publish_subscriptions(&self, group: &str) {
+        let Some(control) = &self.control else {
+            return;
+        };
+        let announced = control.clients.borrow().announced(group);
+        self.subscriptions
+            .borrow_mut()
+            .insert(group.to_owned(), announced.clone());
+        self.update_copies("subscriptions", || Ask::ApplySubscriptions {
+            group: group.to_owned(),
+            announced: announced.clone(),
+        })
+        .await;
+    }
+
+    /// A client connection closed (on any core): drop its registrations and tell the groups
+    /// that lost a member.
+    pub async fn client_gone(&self, addr: ClientAddr) {
+        if self.control.is_none() {
+            if let Err(e) = self
+                .mesh
+                .tell(CONTROL_CORE, Tell::ConnectionClosed(addr))
+                .await
+            {
+                log::debug!("connection close not reported: {e}");
+            }
+            return;
+        }
+        let changed = match &self.control {
+            Some(c) => c.clients.borrow_mut().connection_closed(addr),
+            None => Vec::new(),
+        };
+        for group in changed {
+            crate::handlers::client::notify_group_changed(self, &group).await;
+        }
     }
 }

@@ -126,6 +126,8 @@ pub struct BrokerConfig {
     pub long_polling_enable: bool,
     pub short_polling_time_mills: Duration,
     pub enable_property_filter: bool,
+    /// Reply messages (request-reply) are stored as well as pushed to their requester.
+    pub store_reply_message_enable: bool,
     /// Java clamps the period to 10..=60 s when scheduling; see [`Self::register_interval`].
     pub register_name_server_period: Duration,
     /// Longest a send waits for its turn before the broker answers SYSTEM_BUSY (flow control).
@@ -187,6 +189,7 @@ impl Default for BrokerConfig {
             long_polling_enable: true,
             short_polling_time_mills: Duration::from_millis(1000),
             enable_property_filter: false,
+            store_reply_message_enable: true,
             register_name_server_period: Duration::from_millis(30_000),
             wait_time_mills_in_send_queue: Duration::from_millis(200),
             message_delay_level: DelayLevels::default(),
@@ -463,6 +466,7 @@ impl BrokerConfig {
             "longPollingEnable" => self.long_polling_enable = parse_bool(key, v)?,
             "shortPollingTimeMills" => self.short_polling_time_mills = parse_millis(key, v)?,
             "enablePropertyFilter" => self.enable_property_filter = parse_bool(key, v)?,
+            "storeReplyMessageEnable" => self.store_reply_message_enable = parse_bool(key, v)?,
             "registerNameServerPeriod" => self.register_name_server_period = parse_millis(key, v)?,
             "waitTimeMillsInSendQueue" => {
                 self.wait_time_mills_in_send_queue = parse_millis(key, v)?
@@ -576,6 +580,7 @@ impl BrokerConfig {
             "longPollingEnable" => self.long_polling_enable,
             "shortPollingTimeMills" => self.short_polling_time_mills.as_millis(),
             "enablePropertyFilter" => self.enable_property_filter,
+            "storeReplyMessageEnable" => self.store_reply_message_enable,
             "registerNameServerPeriod" => self.register_name_server_period.as_millis(),
             "waitTimeMillsInSendQueue" => self.wait_time_mills_in_send_queue.as_millis(),
             "messageDelayLevel" => self.message_delay_level,

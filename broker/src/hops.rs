@@ -9,7 +9,7 @@
 //!
 //! Every message is a plain value (`Send`), never a closure or a reference into a core.
 
-use crate::clients::{Announced, ClientAddr};
+use crate::clients::{Announced, ClientAddr, ProducerWanted};
 use crate::core::BrokerCore;
 use crate::groups::GroupChange;
 use crate::handlers::reset_offset::{self, ResetPosition, ResetQuery};
@@ -90,8 +90,15 @@ pub enum Ask {
         from: QueueOffset,
         max: usize,
     },
-    /// A connected producer of a group (control core), to check a transaction with.
-    ProducerOf(String),
+    /// A connected producer (control core): of a group, to check a transaction with, or by
+    /// client id, to push a reply to.
+    FindProducer(ProducerWanted),
+    /// Sends a request to a client connected to the asked core and waits for its answer.
+    CallClient {
+        connection: u64,
+        command: RemotingCommand,
+        timeout: Duration,
+    },
     /// This core's traffic counts (GET_BROKER_RUNTIME_INFO). [`Answer::Traffic`].
     Traffic,
     /// Committed offsets and delay progress held here, for the control core to write.
@@ -117,6 +124,7 @@ pub enum Answer {
     Found(Result<Vec<Bytes>, HopError>),
     Records(Result<QueueRecords, HopError>),
     Producer(Option<ClientAddr>),
+    ClientAnswered(Option<RemotingCommand>),
     Progress(Progress),
     Traffic(TrafficReport),
     Closed(Result<Progress, String>),
@@ -300,11 +308,12 @@ async fn serve_ask(core: &Rc<BrokerCore>, ask: Ask) -> Answer {
             from,
             max,
         } => Answer::Records(transaction::read_queue_here(core, &topic, queue_id, from, max).await),
-        Ask::ProducerOf(group) => Answer::Producer(
-            core.control
-                .as_ref()
-                .and_then(|c| c.clients.borrow().producer_addr(&group)),
-        ),
+        Ask::FindProducer(wanted) => Answer::Producer(core.find_producer_here(&wanted)),
+        Ask::CallClient {
+            connection,
+            command,
+            timeout,
+        } => Answer::ClientAnswered(core.call_client_here(connection, command, timeout).await),
         Ask::Progress => Answer::Progress(core.progress()),
         Ask::Traffic => Answer::Traffic(core.traffic_here().await),
         Ask::Close => {
@@ -538,63 +547,6 @@ impl BrokerCore {
             if let Err(e) = answer {
                 log::warn!("{table} change not applied on core {core}: {e}");
             }
-        }
-    }
-
-    /// Writes `command` to a client, wherever its connection is.
-    pub async fn tell_client(&self, addr: ClientAddr, command: RemotingCommand) {
-        if addr.core == self.id() {
-            if let Some(conn) = self.connection(addr.connection) {
-                conn.send(&command);
-            }
-            return;
-        }
-        let tell = Tell::Deliver {
-            connection: addr.connection,
-            command,
-        };
-        if let Err(e) = self.mesh.tell(addr.core, tell).await {
-            log::debug!("cannot reach client {}: {e}", addr.peer);
-        }
-    }
-
-    /// Copies what a consumer group announced (control core) to every core, and returns once
-    /// every core holds it: the heartbeat's answer then means a pull that follows it is judged
-    /// by what the heartbeat said, on whichever core it lands (as on Java's broker).
-    pub async fn publish_subscriptions(&self, group: &str) {
-        let Some(control) = &self.control else {
-            return;
-        };
-        let announced = control.clients.borrow().announced(group);
-        self.subscriptions
-            .borrow_mut()
-            .insert(group.to_owned(), announced.clone());
-        self.update_copies("subscriptions", || Ask::ApplySubscriptions {
-            group: group.to_owned(),
-            announced: announced.clone(),
-        })
-        .await;
-    }
-
-    /// A client connection closed (on any core): drop its registrations and tell the groups
-    /// that lost a member.
-    pub async fn client_gone(&self, addr: ClientAddr) {
-        if self.control.is_none() {
-            if let Err(e) = self
-                .mesh
-                .tell(CONTROL_CORE, Tell::ConnectionClosed(addr))
-                .await
-            {
-                log::debug!("connection close not reported: {e}");
-            }
-            return;
-        }
-        let changed = match &self.control {
-            Some(c) => c.clients.borrow_mut().connection_closed(addr),
-            None => Vec::new(),
-        };
-        for group in changed {
-            crate::handlers::client::notify_group_changed(self, &group).await;
         }
     }
 

@@ -11,8 +11,8 @@
 use crate::clients::ClientAddr;
 use crate::core::BrokerCore;
 use crate::handlers::{
-    admin, client, lookup, offsets, pull, reset_offset, runtime_info, send, send_back, transaction,
-    Refusal,
+    admin, client, lookup, offsets, pull, reply, reset_offset, runtime_info, send, send_back,
+    transaction, Refusal,
 };
 use crate::hops::{Answer, Ask};
 use crate::mesh::{CoreId, CONTROL_CORE};
@@ -84,7 +84,10 @@ fn route(core: &BrokerCore, req: &RemotingCommand) -> CoreId {
     };
     let owner = match req.request_code() {
         RequestCode::SEND_MESSAGE => queue("topic", "queueId"),
-        RequestCode::SEND_MESSAGE_V2 | RequestCode::SEND_BATCH_MESSAGE => queue("b", "e"),
+        RequestCode::SEND_MESSAGE_V2
+        | RequestCode::SEND_BATCH_MESSAGE
+        | RequestCode::SEND_REPLY_MESSAGE_V2 => queue("b", "e"),
+        RequestCode::SEND_REPLY_MESSAGE => queue("topic", "queueId"),
         RequestCode::PULL_MESSAGE
         | RequestCode::QUERY_CONSUMER_OFFSET
         | RequestCode::UPDATE_CONSUMER_OFFSET
@@ -131,6 +134,9 @@ pub async fn handle_here(
         | RequestCode::SEND_MESSAGE_V2
         | RequestCode::SEND_BATCH_MESSAGE => {
             send::handle(core, client, &req).await.map(Reply::from)
+        }
+        RequestCode::SEND_REPLY_MESSAGE | RequestCode::SEND_REPLY_MESSAGE_V2 => {
+            reply::handle(core, client, &req).await.map(Reply::from)
         }
         RequestCode::CONSUMER_SEND_MSG_BACK => send_back::handle(core, &req).await.map(Reply::from),
         RequestCode::QUERY_CONSUMER_OFFSET

@@ -23,7 +23,7 @@
 //! A crash between the stores of an end (the real message, then its op) leaves the half open:
 //! it is checked, and a commit delivers it again. At least once, as in Java.
 
-use crate::clients::ClientAddr;
+use crate::clients::ProducerWanted;
 use crate::core::BrokerCore;
 use crate::handlers::Refusal;
 use crate::hops::{Answer, Ask, HopError, TopicWanted};
@@ -486,7 +486,8 @@ async fn ask_producer(
         log::warn!("transactions: half message without a producer group; cannot check it");
         return;
     };
-    let Some(producer) = producer_of(core, group).await else {
+    let wanted = ProducerWanted::OfGroup(group.to_owned());
+    let Some(producer) = core.find_producer(wanted).await else {
         log::debug!("transactions: no producer of group {group} is connected to check with");
         return;
     };
@@ -593,19 +594,4 @@ pub async fn read_queue_here(
         from.max(read.min_offset)
     };
     Ok(QueueRecords { records, next })
-}
-
-/// A connected producer of `group` (the control core keeps the registry).
-async fn producer_of(core: &BrokerCore, group: &str) -> Option<ClientAddr> {
-    if let Some(control) = &core.control {
-        return control.clients.borrow().producer_addr(group);
-    }
-    match core
-        .mesh
-        .ask(crate::mesh::CONTROL_CORE, Ask::ProducerOf(group.to_owned()))
-        .await
-    {
-        Ok(Answer::Producer(addr)) => addr,
-        _ => None,
-    }
 }

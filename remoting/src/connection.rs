@@ -1,11 +1,13 @@
 //! One client connection as its handlers see it: an identity and an outbox.
 //!
 //! Handlers answer by returning a response; anything else (a broker notifying a consumer, the name
-//! server dropping an expired broker) goes through [`Connection::send`] and [`Connection::close`].
+//! server dropping an expired broker) goes through [`Connection::send`] and [`Connection::close`],
+//! and a request of our own whose answer matters through [`Connection::call`].
 //! Frames collect in the outbox until the connection's writer task drains them all at once, so
 //! responses that became ready in the same wake-up share a system call. Headers and small bodies
 //! are encoded into one staging buffer; large bodies and body parts are queued by reference.
 
+use crate::calls::OwnCalls;
 use crate::reply::{BodyPart, Reply};
 use bytes::{Bytes, BytesMut};
 use ringmq_protocol::RemotingCommand;
@@ -14,6 +16,7 @@ use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::task::{Poll, Waker};
+use std::time::Duration;
 
 /// Bodies at least this long are queued by reference instead of copied into the staging buffer.
 /// Below it a copy costs less than one more entry in the write's buffer list.
@@ -26,6 +29,7 @@ pub struct Connection {
     writer: Cell<Option<Waker>>,
     reader: Cell<Option<Waker>>,
     closed: Cell<bool>,
+    calls: OwnCalls,
 }
 
 impl Connection {
@@ -37,6 +41,7 @@ impl Connection {
             writer: Cell::new(None),
             reader: Cell::new(None),
             closed: Cell::new(false),
+            calls: OwnCalls::default(),
         }
     }
 
@@ -76,9 +81,38 @@ impl Connection {
         wake(&self.writer);
     }
 
+    /// Sends `request` as one of our own and waits for the peer's answer, at most `timeout`.
+    /// `None` when no answer came in time or the connection closed.
+    pub async fn call(
+        &self,
+        mut request: RemotingCommand,
+        timeout: Duration,
+    ) -> Option<RemotingCommand> {
+        if self.closed.get() {
+            return None;
+        }
+        let opaque = self.calls.open();
+        request.opaque = opaque;
+        self.send(&request);
+        let answer = futures_lite::future::or(self.calls.answer(opaque), async {
+            glommio::timer::sleep(timeout).await;
+            None
+        })
+        .await;
+        self.calls.forget(opaque);
+        answer
+    }
+
+    /// A response from the peer: the answer to one of our [`call`](Self::call)s. `false` if
+    /// none waits for it.
+    pub(crate) fn answered(&self, response: RemotingCommand) -> bool {
+        self.calls.answered(response)
+    }
+
     /// Closes the connection: reading stops, queued frames are dropped, the socket is shut.
     pub fn close(&self) {
         self.closed.set(true);
+        self.calls.close();
         wake(&self.writer);
         wake(&self.reader);
     }

@@ -150,12 +150,13 @@ async fn drive<S: Service>(
 
 fn dispatch<S: Service>(conn: &Rc<Connection>, service: &Rc<S>, cmd: RemotingCommand) {
     if cmd.is_response() {
-        // Servers here send only oneway requests of their own, so no response is awaited.
-        log::debug!(
-            "connection {}: ignoring unexpected response (opaque {})",
-            conn.id(),
-            cmd.opaque
-        );
+        let opaque = cmd.opaque;
+        if !conn.answered(cmd) {
+            log::debug!(
+                "connection {}: ignoring a response nobody waits for (opaque {opaque})",
+                conn.id()
+            );
+        }
         return;
     }
     let (conn, service) = (conn.clone(), service.clone());

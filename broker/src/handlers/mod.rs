@@ -6,6 +6,7 @@ pub mod client;
 pub mod lookup;
 pub mod offsets;
 pub mod pull;
+pub mod reply;
 pub mod reset_offset;
 pub mod runtime_info;
 pub mod send;

@@ -19,12 +19,7 @@ use ringmq_storage::shard::MessageToStore;
 use std::net::SocketAddr;
 
 pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand) -> Handled {
-    let h: SendMessageRequestHeader = match req.request_code() {
-        RequestCode::SEND_MESSAGE_V2 | RequestCode::SEND_BATCH_MESSAGE => {
-            req.header::<SendMessageRequestHeaderV2>()?.into()
-        }
-        _ => req.header()?,
-    };
+    let h = send_header(req)?;
     super::broker_permits(core, PERM_WRITE, "sending")?;
     let mut topic = topic_for_send(core, &h).await?;
     let mut queue_id = queue_for_send(&topic, h.queue_id, client.peer)?;
@@ -151,9 +146,19 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
     Ok(RemotingCommand::response_to(req, code, None).with_header(&header))
 }
 
+/// The send header, from its short-named V2 form where the request code says so.
+pub(super) fn send_header(req: &RemotingCommand) -> Result<SendMessageRequestHeader, Refusal> {
+    Ok(match req.request_code() {
+        RequestCode::SEND_MESSAGE_V2
+        | RequestCode::SEND_BATCH_MESSAGE
+        | RequestCode::SEND_REPLY_MESSAGE_V2 => req.header::<SendMessageRequestHeaderV2>()?.into(),
+        _ => req.header()?,
+    })
+}
+
 /// The topic's config, auto-creating it the way the Java producer expects (from the default
 /// topic TBW102, or a consumer group's retry topic).
-async fn topic_for_send(
+pub(super) async fn topic_for_send(
     core: &BrokerCore,
     h: &SendMessageRequestHeader,
 ) -> Result<TopicConfig, Refusal> {
@@ -207,7 +212,7 @@ async fn dead_letter_instead(
     Ok(Some(dlq))
 }
 
-fn queue_for_send(
+pub(super) fn queue_for_send(
     topic: &TopicConfig,
     requested: i32,
     producer: SocketAddr,

@@ -21,6 +21,10 @@ pub const MAX_RECONSUME_TIMES: &str = "MAX_RECONSUME_TIMES";
 pub const UNIQ_CLIENT_MESSAGE_ID_KEYIDX: &str = "UNIQ_KEY";
 pub const TRANSACTION_CHECK_TIMES: &str = "TRANSACTION_CHECK_TIMES";
 pub const CHECK_IMMUNITY_TIME_IN_SECONDS: &str = "CHECK_IMMUNITY_TIME_IN_SECONDS";
+/// Request-reply: the client id of the producer waiting for a reply.
+pub const MESSAGE_REPLY_TO_CLIENT: &str = "REPLY_TO_CLIENT";
+/// Request-reply: when the broker pushed the reply to its requester.
+pub const PUSH_REPLY_TIME: &str = "PUSH_REPLY_TIME";
 /// The half-queue offset of the half message a delayed check copy was made from.
 pub const TRANSACTION_PREPARED_QUEUE_OFFSET: &str = "TRAN_PREPARED_QUEUE_OFFSET";
 pub const CLUSTER: &str = "CLUSTER";
