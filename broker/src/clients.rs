@@ -199,6 +199,12 @@ impl ClientRegistry {
             .unwrap_or_default()
     }
 
+    /// Where member `client_id` of consumer group `group` is connected, and its client version.
+    pub fn consumer_member(&self, group: &str, client_id: &str) -> Option<(ClientAddr, i32)> {
+        let m = self.consumers.get(group)?.members.get(client_id)?;
+        Some((m.addr, m.version.version))
+    }
+
     /// The producer of `group` heard from most recently, to check a transaction with.
     pub fn producer_addr(&self, group: &str) -> Option<ClientAddr> {
         self.producers

@@ -113,7 +113,9 @@ fn route(core: &BrokerCore, req: &RemotingCommand) -> CoreId {
         | RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG
         | RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG
         | RequestCode::DELETE_SUBSCRIPTIONGROUP
-        | RequestCode::INVOKE_BROKER_TO_RESET_OFFSET => Some(CONTROL_CORE),
+        | RequestCode::INVOKE_BROKER_TO_RESET_OFFSET
+        | RequestCode::GET_CONSUMER_RUNNING_INFO
+        | RequestCode::CONSUME_MESSAGE_DIRECTLY => Some(CONTROL_CORE),
         // The half queue's core keeps the transaction ledger.
         RequestCode::END_TRANSACTION => Some(core.owner_of_queue(TRANS_HALF_TOPIC, HALF_QUEUE)),
         _ => None,
@@ -166,6 +168,9 @@ pub async fn handle_here(
         | RequestCode::GET_CONSUME_STATS => admin::handle(core, &req).await.map(Reply::from),
         RequestCode::GET_BROKER_RUNTIME_INFO => {
             runtime_info::handle(core, &req).await.map(Reply::from)
+        }
+        RequestCode::GET_CONSUMER_RUNNING_INFO | RequestCode::CONSUME_MESSAGE_DIRECTLY => {
+            client::call_consumer(core, &req).await.map(Reply::from)
         }
         RequestCode::CHECK_CLIENT_CONFIG => {
             client::check_client_config(core, &req).map(Reply::from)

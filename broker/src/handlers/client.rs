@@ -1,7 +1,9 @@
 //! Client membership: HEART_BEAT, UNREGISTER_CLIENT, GET_CONSUMER_LIST_BY_GROUP, the admin views
 //! GET_CONSUMER_CONNECTION_LIST and GET_PRODUCER_CONNECTION_LIST, and the queue locks of orderly
 //! consumers: LOCK_BATCH_MQ, UNLOCK_BATCH_MQ. CHECK_CLIENT_CONFIG ([`check_client_config`]) is
-//! answered wherever it arrives.
+//! answered wherever it arrives. GET_CONSUMER_RUNNING_INFO and CONSUME_MESSAGE_DIRECTLY
+//! ([`call_consumer`]) are an admin's questions to one consumer, which the broker passes on over
+//! that consumer's own connection.
 
 use super::{ok, Handled, Refusal};
 use crate::clients::{ClientAddr, ClientVersion};
@@ -14,7 +16,9 @@ use ringmq_protocol::body::{
 };
 use ringmq_protocol::header::client::*;
 use ringmq_protocol::json::{self, JsonStyle};
+use ringmq_protocol::message::MessageId;
 use ringmq_protocol::{ProtocolError, RemotingCommand, RequestCode, ResponseCode};
+use ringmq_storage::CommitLogOffset;
 use std::time::Instant;
 
 pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand) -> Handled {
@@ -214,4 +218,76 @@ pub async fn notify_group_changed(core: &BrokerCore, group: &str) {
                 .mark_oneway();
         core.tell_client(addr, notice).await;
     }
+}
+
+/// Java's `MQVersion.Version.V3_1_8_SNAPSHOT`: older consumers cannot answer forwarded calls.
+const VERSION_ANSWERING_CALLS: i32 = 62;
+/// How long a consumer gets to answer a forwarded call (Java's `callClient`).
+const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// GET_CONSUMER_RUNNING_INFO and CONSUME_MESSAGE_DIRECTLY (Java's `AdminBrokerProcessor.
+/// callConsumer`): the admin's request goes on, fields and body as they came, to the consumer
+/// named by `consumerGroup` and `clientId`, and the consumer's answer comes back as the answer.
+/// For CONSUME_MESSAGE_DIRECTLY the body is the stored message the offset `msgId` names.
+pub async fn call_consumer(core: &BrokerCore, req: &RemotingCommand) -> Handled {
+    let control = core.control()?;
+    let code = req.request_code();
+    let (group, client_id) = match code {
+        RequestCode::CONSUME_MESSAGE_DIRECTLY => {
+            let h: ConsumeMessageDirectlyResultRequestHeader = req.header()?;
+            (h.consumer_group, h.client_id.unwrap_or_default())
+        }
+        _ => {
+            let h: GetConsumerRunningInfoRequestHeader = req.header()?;
+            (h.consumer_group, h.client_id)
+        }
+    };
+    let refuse = |code: ResponseCode, why: String| Err(Refusal::new(code, why));
+    let Some((addr, version)) = control.clients.borrow().consumer_member(&group, &client_id) else {
+        return refuse(
+            ResponseCode::SYSTEM_ERROR,
+            format!("The Consumer <{group}> <{client_id}> not online"),
+        );
+    };
+    if version < VERSION_ANSWERING_CALLS {
+        return refuse(
+            ResponseCode::SYSTEM_ERROR,
+            format!(
+                "The Consumer <{client_id}> Version <{version}> too low to finish, please upgrade it to V3_1_8_SNAPSHOT"
+            ),
+        );
+    }
+    let mut call = RemotingCommand::request(code, 0).with_body(req.body.clone());
+    for (k, v) in req.fields().iter() {
+        call.fields_mut().insert(k.to_owned(), v.to_owned());
+    }
+    if code == RequestCode::CONSUME_MESSAGE_DIRECTLY {
+        call.fields_mut()
+            .insert("brokerName", core.config.broker_name.clone());
+        let record = match req.fields().get("msgId").map(str::parse::<MessageId>) {
+            Some(Ok(id)) => core.record_at(CommitLogOffset(id.commit_log_offset)).await,
+            _ => None,
+        };
+        // Java passes the call on without a body when the id names nothing.
+        if let Some(record) = record {
+            call = call.with_body(record);
+        }
+    }
+    let Some(answer) = core.call_client(addr, call, CALL_TIMEOUT).await else {
+        return refuse(
+            ResponseCode::CONSUME_MSG_TIMEOUT,
+            format!(
+                "consumer <{group}> <{client_id}> Timeout: no answer within {} s",
+                CALL_TIMEOUT.as_secs()
+            ),
+        );
+    };
+    // The consumer's answer, as the answer to the admin's request.
+    let mut response =
+        RemotingCommand::response_to(req, ResponseCode(answer.code), answer.remark.clone())
+            .with_body(answer.body.clone());
+    for (k, v) in answer.fields().iter() {
+        response.fields_mut().insert(k.to_owned(), v.to_owned());
+    }
+    Ok(response)
 }
