@@ -13,7 +13,7 @@ use ringmq_protocol::body::{
     ClientConnection, ConsumerConnection, ConsumerData, ProducerConnection, SubscriptionData,
 };
 use ringmq_protocol::{LanguageCode, RemotingCommand};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -197,6 +197,25 @@ impl ClientRegistry {
             .get(group)
             .map(|g| g.members.values().map(|m| m.addr).collect())
             .unwrap_or_default()
+    }
+
+    /// The groups with an online member subscribed to `topic`.
+    pub fn groups_subscribed_to(&self, topic: &str) -> BTreeSet<String> {
+        self.consumers
+            .iter()
+            .filter(|(_, g)| !g.members.is_empty() && g.subscriptions.contains_key(topic))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// Whether `group` has online members, and if so whether one subscribed to `topic`:
+    /// `None` when the group is offline.
+    pub fn subscribes(&self, group: &str, topic: &str) -> Option<bool> {
+        let g = self
+            .consumers
+            .get(group)
+            .filter(|g| !g.members.is_empty())?;
+        Some(g.subscriptions.contains_key(topic))
     }
 
     /// Where member `client_id` of consumer group `group` is connected, and its client version.

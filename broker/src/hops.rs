@@ -75,6 +75,14 @@ pub enum Ask {
     TopicStats(String),
     /// Topics this core has committed offsets of a group on. [`Answer::Topics`].
     TopicsOfGroup(String),
+    /// Groups this core has committed offsets of on a topic. [`Answer::Groups`].
+    GroupsOfTopic(String),
+    /// Copies a group's offsets on these topics to another group (CLONE_GROUP_OFFSET).
+    CloneOffsets {
+        src: String,
+        dest: String,
+        topics: Vec<String>,
+    },
     /// A group's progress on this core's queues of some topics (GET_CONSUME_STATS).
     /// [`Answer::ConsumeStats`].
     ConsumeStats { group: String, topics: Vec<String> },
@@ -119,6 +127,7 @@ pub enum Answer {
     Started(Result<(), String>),
     TopicStats(Result<TopicStatsTable, HopError>),
     Topics(BTreeSet<String>),
+    Groups(BTreeSet<String>),
     ConsumeStats(Result<Vec<(MessageQueue, OffsetWrapper)>, HopError>),
     ResetPositions(Result<Vec<ResetPosition>, HopError>),
     Found(Result<Vec<Bytes>, HopError>),
@@ -295,6 +304,14 @@ async fn serve_ask(core: &Rc<BrokerCore>, ask: Ask) -> Answer {
         }
         Ask::TopicStats(topic) => Answer::TopicStats(core.topic_stats_here(&topic).await),
         Ask::TopicsOfGroup(group) => Answer::Topics(core.offsets.borrow().topics_of_group(&group)),
+        Ask::GroupsOfTopic(topic) => Answer::Groups(core.offsets.borrow().groups_of_topic(&topic)),
+        Ask::CloneOffsets { src, dest, topics } => {
+            let mut offsets = core.offsets.borrow_mut();
+            for topic in &topics {
+                offsets.clone_offsets(&src, &dest, topic);
+            }
+            Answer::Done
+        }
         Ask::ConsumeStats { group, topics } => {
             Answer::ConsumeStats(core.consume_stats_here(&group, &topics).await)
         }

@@ -114,6 +114,8 @@ fn route(core: &BrokerCore, req: &RemotingCommand) -> CoreId {
         | RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG
         | RequestCode::DELETE_SUBSCRIPTIONGROUP
         | RequestCode::INVOKE_BROKER_TO_RESET_OFFSET
+        | RequestCode::QUERY_TOPIC_CONSUME_BY_WHO
+        | RequestCode::CLONE_GROUP_OFFSET
         | RequestCode::GET_CONSUMER_RUNNING_INFO
         | RequestCode::CONSUME_MESSAGE_DIRECTLY => Some(CONTROL_CORE),
         // The half queue's core keeps the transaction ledger.
@@ -165,7 +167,9 @@ pub async fn handle_here(
         | RequestCode::DELETE_SUBSCRIPTIONGROUP
         | RequestCode::GET_BROKER_CONFIG
         | RequestCode::GET_TOPIC_STATS_INFO
-        | RequestCode::GET_CONSUME_STATS => admin::handle(core, &req).await.map(Reply::from),
+        | RequestCode::GET_CONSUME_STATS
+        | RequestCode::QUERY_TOPIC_CONSUME_BY_WHO
+        | RequestCode::CLONE_GROUP_OFFSET => admin::handle(core, &req).await.map(Reply::from),
         RequestCode::GET_BROKER_RUNTIME_INFO => {
             runtime_info::handle(core, &req).await.map(Reply::from)
         }

@@ -1,14 +1,17 @@
 //! Setting the broker up and looking at it: UPDATE_AND_CREATE_TOPIC, GET_ALL_TOPIC_CONFIG,
 //! DELETE_TOPIC_IN_BROKER, the subscription-group requests (UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
 //! GET_ALL_SUBSCRIPTIONGROUP_CONFIG, GET_SUBSCRIPTIONGROUP_CONFIG, DELETE_SUBSCRIPTIONGROUP),
-//! GET_BROKER_CONFIG, GET_TOPIC_STATS_INFO, GET_CONSUME_STATS.
+//! GET_BROKER_CONFIG, GET_TOPIC_STATS_INFO, GET_CONSUME_STATS, QUERY_TOPIC_CONSUME_BY_WHO,
+//! CLONE_GROUP_OFFSET.
 
 use super::{ok, Handled, Refusal};
 use crate::core::BrokerCore;
-use ringmq_protocol::body::{ConsumeStats, SubscriptionGroupConfig};
+use crate::hops::{Answer, Ask};
+use ringmq_protocol::body::{ConsumeStats, GroupList, SubscriptionGroupConfig};
 use ringmq_protocol::header::admin::*;
 use ringmq_protocol::json::{self, JsonStyle};
 use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use std::collections::BTreeSet;
 
 pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
     match req.request_code() {
@@ -89,6 +92,21 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
             let table = core.topic_stats(&h.topic).await?;
             Ok(ok(req).with_body(json::to_vec(&table, JsonStyle::Fastjson)))
         }
+        RequestCode::QUERY_TOPIC_CONSUME_BY_WHO => {
+            let h: QueryTopicConsumeByWhoRequestHeader = req.header()?;
+            let list = GroupList {
+                group_list: groups_consuming(core, &h.topic)
+                    .await?
+                    .into_iter()
+                    .collect(),
+            };
+            Ok(ok(req).with_body(json::to_vec(&list, JsonStyle::Fastjson)))
+        }
+        RequestCode::CLONE_GROUP_OFFSET => {
+            let h: CloneGroupOffsetRequestHeader = req.header()?;
+            clone_group_offsets(core, &h).await?;
+            Ok(ok(req))
+        }
         RequestCode::GET_CONSUME_STATS => {
             let h: GetConsumeStatsRequestHeader = req.header()?;
             let group = &h.consumer_group;
@@ -107,4 +125,70 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
             format!(" request type {} not supported", other.0),
         )),
     }
+}
+
+/// Java's `queryTopicConsumeByWho`: the groups online and subscribed to `topic`, and those with
+/// committed offsets on it (on any core). Control core.
+async fn groups_consuming(core: &BrokerCore, topic: &str) -> Result<BTreeSet<String>, Refusal> {
+    let mut groups = core.control()?.clients.borrow().groups_subscribed_to(topic);
+    groups.extend(core.offsets.borrow().groups_of_topic(topic));
+    for (_, answer) in core
+        .mesh
+        .ask_all(|| Ask::GroupsOfTopic(topic.to_owned()))
+        .await
+    {
+        if let Ok(Answer::Groups(more)) = answer {
+            groups.extend(more);
+        }
+    }
+    Ok(groups)
+}
+
+/// Java's `cloneGroupOffset`: the source group's offsets on `topic` (or on every topic it has
+/// offsets on) become the destination group's, on every core. Topics that do not exist are
+/// skipped, and unless the source is said to be offline, so are topics an online source group is
+/// not subscribed to. Java clones nothing at all when no topic is named (it passes the absent
+/// topic on); we clone each of the source group's topics, which is what the request asks for.
+async fn clone_group_offsets(
+    core: &BrokerCore,
+    h: &CloneGroupOffsetRequestHeader,
+) -> Result<(), Refusal> {
+    let control = core.control()?;
+    let named = h.topic.as_deref().filter(|t| !t.trim().is_empty());
+    let candidates: Vec<String> = match named {
+        Some(t) => vec![t.to_owned()],
+        None => core
+            .topics_of_group(&h.src_group)
+            .await
+            .into_iter()
+            .collect(),
+    };
+    let topics: Vec<String> = candidates
+        .into_iter()
+        .filter(|t| core.topics.borrow().get(t).is_some())
+        .filter(|t| {
+            h.offline == Some(true)
+                || control.clients.borrow().subscribes(&h.src_group, t) != Some(false)
+        })
+        .collect();
+    {
+        let mut offsets = core.offsets.borrow_mut();
+        for topic in &topics {
+            offsets.clone_offsets(&h.src_group, &h.dest_group, topic);
+        }
+    }
+    let ask = || Ask::CloneOffsets {
+        src: h.src_group.clone(),
+        dest: h.dest_group.clone(),
+        topics: topics.clone(),
+    };
+    for (other, answer) in core.mesh.ask_all(ask).await {
+        answer.map_err(|e| {
+            Refusal::new(
+                ResponseCode::SYSTEM_ERROR,
+                format!("the offsets on core {other} were not cloned: {e}"),
+            )
+        })?;
+    }
+    Ok(())
 }

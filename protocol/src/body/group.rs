@@ -39,3 +39,10 @@ crate::json_bean! {
         pub data_version: DataVersion => "dataVersion",
     }
 }
+
+crate::json_bean! {
+    /// Consumer group names (QUERY_TOPIC_CONSUME_BY_WHO).
+    pub struct GroupList {
+        pub group_list: Vec<String> => "groupList",
+    }
+}

@@ -1,0 +1,106 @@
+//! Admin views and changes of consumer groups across cores, with the third-party admin:
+//! QUERY_TOPIC_CONSUME_BY_WHO (who consumes a topic: online subscribers and groups with offsets)
+//! and CLONE_GROUP_OFFSET (a group's offsets copied to another, on every core).
+
+mod common;
+
+use common::{fields, start_broker, start_namesrv, wait_for_route, Wire};
+use ringmq_protocol::RequestCode;
+use rocketmq_client_rust::{MessageSelector, OffsetAdmin, TopicAdmin};
+use std::time::Duration;
+
+const TOPIC: &str = "GroupAdminTopic";
+
+fn commit(wire: &mut Wire, group: &str, queue: i32, offset: i64) {
+    let r = wire.call(fields(
+        RequestCode::UPDATE_CONSUMER_OFFSET,
+        &[
+            ("consumerGroup", group),
+            ("topic", TOPIC),
+            ("queueId", &queue.to_string()),
+            ("commitOffset", &offset.to_string()),
+        ],
+    ));
+    assert_eq!(r.code, 0, "{:?}", r.remark);
+}
+
+fn committed(wire: &mut Wire, group: &str, queue: i32) -> Option<String> {
+    let r = wire.call(fields(
+        RequestCode::QUERY_CONSUMER_OFFSET,
+        &[
+            ("consumerGroup", group),
+            ("topic", TOPIC),
+            ("queueId", &queue.to_string()),
+        ],
+    ));
+    (r.code == 0).then(|| r.fields().get("offset").unwrap().to_owned())
+}
+
+#[test]
+fn who_consumes_a_topic_and_cloning_a_groups_offsets() {
+    let namesrv = start_namesrv();
+    let broker = start_broker(&namesrv, "broker-group-admin");
+    let mut wire = Wire::connect(&broker.addr);
+    for q in 0..4 {
+        assert_eq!(common::send_v2(&mut wire, TOPIC, q, "", b"m").code, 0);
+        // Offsets on every queue: the queues are spread over both cores.
+        commit(&mut wire, "source_group", q, 1);
+    }
+    wait_for_route(&namesrv, TOPIC);
+    // The admin finds a group's brokers by its retry topic, made by its first heartbeat.
+    common::consumer_heartbeat(&mut wire, "source_group", "CLUSTERING", TOPIC, "*");
+    wait_for_route(&namesrv, "%RETRY%source_group");
+    let (owner, runtime) = common::client_runtime("group-admin");
+    let (mut consumer, _) = common::start_body_consumer(
+        &owner,
+        &runtime,
+        &namesrv,
+        "online_group",
+        TOPIC,
+        MessageSelector::by_tag("*"),
+    );
+    let admin = common::start_admin(&owner, &runtime, &namesrv);
+
+    let mut who = Vec::new();
+    common::wait_until("both groups named", Duration::from_secs(10), || {
+        let list = owner
+            .block_on(admin.query_topic_consume_by_who(TOPIC.into()))
+            .expect("who consumes");
+        who = list.group_list.iter().map(|g| g.to_string()).collect();
+        who.contains(&"online_group".to_owned())
+    });
+    assert!(who.contains(&"source_group".to_owned()), "{who:?}");
+
+    owner
+        .block_on(admin.clone_group_offset(
+            "source_group".into(),
+            "copied_group".into(),
+            TOPIC.into(),
+            true,
+        ))
+        .expect("clone");
+    for q in 0..4 {
+        assert_eq!(
+            committed(&mut wire, "copied_group", q).as_deref(),
+            Some("1"),
+            "queue {q}"
+        );
+    }
+    // A topic the source group has no offsets on copies nothing.
+    let r = wire.call(fields(
+        RequestCode::CLONE_GROUP_OFFSET,
+        &[
+            ("srcGroup", "nobody_group"),
+            ("destGroup", "empty_copy"),
+            ("offline", "true"),
+        ],
+    ));
+    assert_eq!(r.code, 0);
+    let list = owner
+        .block_on(admin.query_topic_consume_by_who(TOPIC.into()))
+        .expect("who consumes");
+    let who: Vec<String> = list.group_list.iter().map(|g| g.to_string()).collect();
+    assert!(who.contains(&"copied_group".to_owned()), "{who:?}");
+    assert!(!who.contains(&"empty_copy".to_owned()), "{who:?}");
+    owner.block_on(consumer.shutdown());
+}
