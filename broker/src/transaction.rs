@@ -411,11 +411,12 @@ async fn check_one(
             return Ok(Step::Stop);
         }
         // A producer asked for a longer wait for this one: move it behind the others (as Java
-        // does), unless the half it was copied from has ended meanwhile.
+        // does), unless the half it was copied from has ended meanwhile (an end still being
+        // stored may fail: the copy is kept until it is done).
         let origin = props
             .get(properties::TRANSACTION_PREPARED_QUEUE_OFFSET)
             .and_then(|o| o.parse::<i64>().ok());
-        if origin.is_some_and(|o| core.transactions.end_of(o).is_some()) {
+        if origin.is_some_and(|o| matches!(core.transactions.end_of(o), Some(End::Done(_)))) {
             return Ok(Step::Next);
         }
         props.insert(

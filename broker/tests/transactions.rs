@@ -46,8 +46,13 @@ struct Half {
 }
 
 fn send_half(wire: &mut Wire, queue: i32, unique: &str) -> Half {
+    send_half_with(wire, queue, unique, "")
+}
+
+/// A half message with `extra` properties.
+fn send_half_with(wire: &mut Wire, queue: i32, unique: &str, extra: &str) -> Half {
     let props = format!(
-        "TRAN_MSG\u{1}true\u{2}PGROUP\u{1}{GROUP}\u{2}UNIQ_KEY\u{1}{unique}\u{2}TAGS\u{1}tx\u{2}"
+        "TRAN_MSG\u{1}true\u{2}PGROUP\u{1}{GROUP}\u{2}UNIQ_KEY\u{1}{unique}\u{2}TAGS\u{1}tx\u{2}{extra}"
     );
     // Born now: checks go by age since birth.
     let born = std::time::SystemTime::now()
@@ -381,6 +386,46 @@ fn a_half_checked_too_often_is_given_up_and_can_be_resumed() {
     let resp = wire.call(resume("not-an-id"));
     assert_eq!(resp.code, ResponseCode::SYSTEM_ERROR.0);
     assert!(resp.remark.unwrap().contains("not-an-id"));
+}
+
+#[test]
+fn a_half_that_asks_for_a_longer_wait_gets_it_without_holding_back_the_others() {
+    let namesrv = start_namesrv();
+    let dir = common::fresh_dir("tx-immunity");
+    let conf = "transactionCheckInterval=300\ntransactionTimeOut=100";
+    let broker = start_broker_with(&namesrv, "tx-immunity", dir, "ASYNC_FLUSH", conf);
+    let mut wire = Wire::connect(&broker.addr);
+    producer_heartbeat(&mut wire);
+    let sent = Instant::now();
+    // Sent first, with three seconds of immunity; the one after it has the broker's 100 ms.
+    send_half_with(
+        &mut wire,
+        0,
+        "I-patient",
+        "CHECK_IMMUNITY_TIME_IN_SECONDS\u{1}3\u{2}",
+    );
+    send_half(&mut wire, 0, "I-plain");
+    let mut first: Vec<(String, Duration)> = Vec::new();
+    while first.len() < 2 && sent.elapsed() < Duration::from_secs(8) {
+        for check in checks_within(&mut wire, Duration::from_secs(8), true) {
+            let key = checked_key(&check);
+            if !first.iter().any(|(k, _)| *k == key) {
+                first.push((key, sent.elapsed()));
+            }
+            // Answered, as a producer would: each is asked about once.
+            let f = check.fields();
+            let asked = Half {
+                unique: checked_key(&check),
+                commit_log_offset: f.get("commitLogOffset").unwrap().parse().unwrap(),
+                queue_offset: f.get("tranStateTableOffset").unwrap().parse().unwrap(),
+            };
+            wire.send_oneway(&end_request(&asked, TRANSACTION_ROLLBACK_TYPE, true).mark_oneway());
+        }
+    }
+    let keys: Vec<&str> = first.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["I-plain", "I-patient"], "{first:?}");
+    assert!(first[0].1 < Duration::from_millis(2500), "{first:?}");
+    assert!(first[1].1 >= Duration::from_secs(3), "{first:?}");
 }
 
 /// The third-party client's local transactions: the body says how each one ends, and a check
