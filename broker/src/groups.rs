@@ -95,6 +95,11 @@ impl GroupTable {
         self.table.get(group)
     }
 
+    /// The group names, in order.
+    pub fn names(&self) -> Vec<String> {
+        self.table.keys().cloned().collect()
+    }
+
     pub fn len(&self) -> usize {
         self.table.len()
     }

@@ -116,6 +116,7 @@ fn route(core: &BrokerCore, req: &RemotingCommand) -> CoreId {
         | RequestCode::INVOKE_BROKER_TO_RESET_OFFSET
         | RequestCode::QUERY_TOPIC_CONSUME_BY_WHO
         | RequestCode::CLONE_GROUP_OFFSET
+        | RequestCode::GET_BROKER_CONSUME_STATS
         | RequestCode::GET_CONSUMER_RUNNING_INFO
         | RequestCode::CONSUME_MESSAGE_DIRECTLY => Some(CONTROL_CORE),
         // The half queue's core keeps the transaction ledger.
@@ -168,6 +169,7 @@ pub async fn handle_here(
         | RequestCode::GET_BROKER_CONFIG
         | RequestCode::GET_TOPIC_STATS_INFO
         | RequestCode::GET_CONSUME_STATS
+        | RequestCode::GET_BROKER_CONSUME_STATS
         | RequestCode::QUERY_TOPIC_CONSUME_BY_WHO
         | RequestCode::CLONE_GROUP_OFFSET => admin::handle(core, &req).await.map(Reply::from),
         RequestCode::GET_BROKER_RUNTIME_INFO => {

@@ -1,12 +1,13 @@
 //! Admin views and changes of consumer groups across cores, with the third-party admin:
-//! QUERY_TOPIC_CONSUME_BY_WHO (who consumes a topic: online subscribers and groups with offsets)
-//! and CLONE_GROUP_OFFSET (a group's offsets copied to another, on every core).
+//! QUERY_TOPIC_CONSUME_BY_WHO (who consumes a topic: online subscribers and groups with offsets),
+//! CLONE_GROUP_OFFSET (a group's offsets copied to another, on every core) and
+//! GET_BROKER_CONSUME_STATS (every group's lag, `mqadmin brokerConsumeStats`).
 
 mod common;
 
 use common::{fields, start_broker, start_namesrv, wait_for_route, Wire};
 use ringmq_protocol::RequestCode;
-use rocketmq_client_rust::{MessageSelector, OffsetAdmin, TopicAdmin};
+use rocketmq_client_rust::{ConsumerAdmin, MessageSelector, OffsetAdmin, TopicAdmin};
 use std::time::Duration;
 
 const TOPIC: &str = "GroupAdminTopic";
@@ -42,7 +43,9 @@ fn who_consumes_a_topic_and_cloning_a_groups_offsets() {
     let broker = start_broker(&namesrv, "broker-group-admin");
     let mut wire = Wire::connect(&broker.addr);
     for q in 0..4 {
-        assert_eq!(common::send_v2(&mut wire, TOPIC, q, "", b"m").code, 0);
+        for _ in 0..2 {
+            assert_eq!(common::send_v2(&mut wire, TOPIC, q, "", b"m").code, 0);
+        }
         // Offsets on every queue: the queues are spread over both cores.
         commit(&mut wire, "source_group", q, 1);
     }
@@ -102,5 +105,28 @@ fn who_consumes_a_topic_and_cloning_a_groups_offsets() {
     let who: Vec<String> = list.group_list.iter().map(|g| g.to_string()).collect();
     assert!(who.contains(&"copied_group".to_owned()), "{who:?}");
     assert!(!who.contains(&"empty_copy".to_owned()), "{who:?}");
+
+    // Every group's lag: the source group is one message behind on each of the four queues.
+    let stats = owner
+        .block_on(admin.fetch_consume_stats_in_broker(broker.addr.as_str().into(), false, 5000))
+        .expect("broker consume stats");
+    let mut lag_of = std::collections::BTreeMap::new();
+    let mut total = 0;
+    for entry in &stats.consume_stats_list {
+        for (group, per_topic) in entry {
+            let mut lag = 0;
+            for s in per_topic {
+                for w in s.offset_table.values() {
+                    lag += w.get_broker_offset() - w.get_consumer_offset();
+                }
+            }
+            total += lag;
+            lag_of.insert(group.to_string(), lag);
+        }
+    }
+    assert_eq!(lag_of.get("source_group"), Some(&4), "{lag_of:?}");
+    // Java lists subscription groups: one known only by its (cloned) offsets is not among them.
+    assert_eq!(lag_of.get("copied_group"), None, "{lag_of:?}");
+    assert_eq!(stats.total_diff, total);
     owner.block_on(consumer.shutdown());
 }

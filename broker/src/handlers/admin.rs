@@ -1,16 +1,17 @@
 //! Setting the broker up and looking at it: UPDATE_AND_CREATE_TOPIC, GET_ALL_TOPIC_CONFIG,
 //! DELETE_TOPIC_IN_BROKER, the subscription-group requests (UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
 //! GET_ALL_SUBSCRIPTIONGROUP_CONFIG, GET_SUBSCRIPTIONGROUP_CONFIG, DELETE_SUBSCRIPTIONGROUP),
-//! GET_BROKER_CONFIG, GET_TOPIC_STATS_INFO, GET_CONSUME_STATS, QUERY_TOPIC_CONSUME_BY_WHO,
-//! CLONE_GROUP_OFFSET.
+//! GET_BROKER_CONFIG, GET_TOPIC_STATS_INFO, GET_CONSUME_STATS, GET_BROKER_CONSUME_STATS,
+//! QUERY_TOPIC_CONSUME_BY_WHO, CLONE_GROUP_OFFSET.
 
 use super::{ok, Handled, Refusal};
 use crate::core::BrokerCore;
 use crate::hops::{Answer, Ask};
-use ringmq_protocol::body::{ConsumeStats, GroupList, SubscriptionGroupConfig};
+use ringmq_protocol::body::{ConsumeStats, ConsumeStatsList, GroupList, SubscriptionGroupConfig};
 use ringmq_protocol::header::admin::*;
 use ringmq_protocol::json::{self, JsonStyle};
 use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 
 pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
@@ -91,6 +92,11 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
             }
             let table = core.topic_stats(&h.topic).await?;
             Ok(ok(req).with_body(json::to_vec(&table, JsonStyle::Fastjson)))
+        }
+        RequestCode::GET_BROKER_CONSUME_STATS => {
+            let h: GetConsumeStatsInBrokerHeader = req.header()?;
+            let list = broker_consume_stats(core, h.is_order).await?;
+            Ok(ok(req).with_body(json::to_vec(&list, JsonStyle::Fastjson)))
         }
         RequestCode::QUERY_TOPIC_CONSUME_BY_WHO => {
             let h: QueryTopicConsumeByWhoRequestHeader = req.header()?;
@@ -191,4 +197,47 @@ async fn clone_group_offsets(
         })?;
     }
     Ok(())
+}
+
+/// Java's `fetchAllConsumeStatsInBroker`: for every subscription group, the consume stats of
+/// each topic it has offsets on (only ordered topics if `only_ordered`; not the topics an online
+/// group is not subscribed to), and the total lag. One round of asks per group. Control core.
+async fn broker_consume_stats(
+    core: &BrokerCore,
+    only_ordered: bool,
+) -> Result<ConsumeStatsList, Refusal> {
+    let control = core.control()?;
+    let mut list = Vec::new();
+    let mut total_diff = 0;
+    let groups = core.groups.borrow().names();
+    for group in groups {
+        let topics: Vec<String> = core
+            .topics_of_group(&group)
+            .await
+            .into_iter()
+            .filter(|t| {
+                core.topics
+                    .borrow()
+                    .get(t)
+                    .is_some_and(|c| c.order || !only_ordered)
+            })
+            .filter(|t| control.clients.borrow().subscribes(&group, t) != Some(false))
+            .collect();
+        let mut by_topic: BTreeMap<String, ConsumeStats> = BTreeMap::new();
+        for (queue, offsets) in core.consume_stats(&group, &topics).await? {
+            total_diff += offsets.broker_offset - offsets.consumer_offset;
+            by_topic
+                .entry(queue.topic.clone())
+                .or_default()
+                .offset_table
+                .insert(queue, offsets);
+        }
+        list.push(BTreeMap::from([(group, by_topic.into_values().collect())]));
+    }
+    Ok(ConsumeStatsList {
+        consume_stats_list: list,
+        broker_addr: core.config.broker_addr(),
+        total_diff,
+        total_inflight_diff: 0,
+    })
 }

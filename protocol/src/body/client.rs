@@ -108,6 +108,19 @@ crate::json_bean! {
 }
 
 crate::json_bean! {
+    /// GET_BROKER_CONSUME_STATS answer (`mqadmin brokerConsumeStats`): for each subscription
+    /// group, one entry naming it, with the stats of each topic it consumes.
+    pub struct ConsumeStatsList {
+        pub consume_stats_list: Vec<std::collections::BTreeMap<String, Vec<ConsumeStats>>> => "consumeStatsList",
+        pub broker_addr: String => "brokerAddr",
+        /// Messages stored and not yet consumed, over every group and queue.
+        pub total_diff: i64 => "totalDiff",
+        /// 5.x: messages pulled and not yet acknowledged (always 0 here: no pop consumption).
+        pub total_inflight_diff: i64 => "totalInflightDiff",
+    }
+}
+
+crate::json_bean! {
     /// INVOKE_BROKER_TO_RESET_OFFSET answer and RESET_CONSUMER_CLIENT_OFFSET body: the offset
     /// each queue of the topic is reset to.
     pub struct ResetOffsetBody {
