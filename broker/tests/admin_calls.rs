@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{start_broker_with, start_namesrv, wait_for_route, Wire};
+use common::{start_broker, start_namesrv, wait_for_route, Wire};
 use ringmq_protocol::{RequestCode, ResponseCode};
 use rocketmq_client_rust::{ConsumerAdmin, MessageSelector};
 use std::time::Duration;
@@ -13,28 +13,10 @@ use std::time::Duration;
 const TOPIC: &str = "AdminCallTopic";
 const GROUP: &str = "admin_call_group";
 
-/// A port nothing listens on now: the broker is started on it, so the offset message ids it
-/// hands out name an address the admin can reach.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn an_admin_reaches_a_consumer_through_the_broker() {
     let namesrv = start_namesrv();
-    let name = "broker-admin-calls";
-    let port = free_port();
-    let broker = start_broker_with(
-        &namesrv,
-        name,
-        common::fresh_dir(name),
-        "ASYNC_FLUSH",
-        &format!("listenPort={port}"),
-    );
+    let broker = start_broker(&namesrv, "broker-admin-calls");
     let mut wire = Wire::connect(&broker.addr);
     let sent = common::send_v2(&mut wire, TOPIC, 0, "TAGS\u{1}t\u{2}", b"direct");
     assert_eq!(sent.code, 0);
