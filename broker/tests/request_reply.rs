@@ -152,4 +152,9 @@ fn a_reply_without_a_reachable_requester_is_refused_with_a_reason() {
     let id: MessageId = r.fields().get("msgId").unwrap().parse().unwrap();
     assert!(id.commit_log_offset >= 0);
     assert_eq!(r.fields().get("queueOffset"), Some("1"));
+    // A reply over maxMessageSize is refused before it is passed on.
+    let mut huge = reply("MSG_TYPE\u{1}reply\u{2}REPLY_TO_CLIENT\u{1}gone@1\u{2}");
+    huge.body = vec![b'x'; (4 << 20) + 1].into();
+    let r = wire.call(huge);
+    assert_eq!(r.code, ResponseCode::MESSAGE_ILLEGAL.0, "{:?}", r.remark);
 }

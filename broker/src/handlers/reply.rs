@@ -8,7 +8,7 @@
 //! awaiting its answer as Java does), and also stores it in the reply topic unless
 //! `storeReplyMessageEnable` is off. The replier hears SUCCESS only if the push arrived.
 
-use super::send::{queue_for_send, send_header, topic_for_send};
+use super::send::{check_body_size, queue_for_send, send_header, topic_for_send};
 use super::Handled;
 use crate::clients::{ClientAddr, ProducerWanted};
 use crate::core::BrokerCore;
@@ -31,6 +31,8 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
     super::broker_permits(core, PERM_WRITE, "sending")?;
     let topic = topic_for_send(core, &h).await?;
     let queue_id = queue_for_send(&topic, h.queue_id, client.peer)?;
+    // Java finds out only when storing, after the push; we refuse before passing it on.
+    check_body_size(core, &req.body)?;
     let pushed = push_to_requester(core, &h, &req.body, client.peer).await;
     let mut header = SendMessageResponseHeader {
         msg_id: "0".into(),

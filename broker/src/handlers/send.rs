@@ -87,15 +87,8 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
     } else {
         vec![(req.body.clone(), stored_props, h.flag)]
     };
-    let max = core.config.max_message_size;
-    if let Some(too_big) = items.iter().find(|(body, _, _)| body.len() > max) {
-        return Err(Refusal::new(
-            ResponseCode::MESSAGE_ILLEGAL,
-            format!(
-                "the message body size over max value, MAX: {max}, got {}",
-                too_big.0.len()
-            ),
-        ));
+    for (body, _, _) in &items {
+        check_body_size(core, body)?;
     }
     let messages = items
         .into_iter()
@@ -144,6 +137,21 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
         ResponseCode::SUCCESS
     };
     Ok(RemotingCommand::response_to(req, code, None).with_header(&header))
+}
+
+/// MESSAGE_ILLEGAL for a body over `maxMessageSize`.
+pub(super) fn check_body_size(core: &BrokerCore, body: &Bytes) -> Result<(), Refusal> {
+    let max = core.config.max_message_size;
+    if body.len() > max {
+        return Err(Refusal::new(
+            ResponseCode::MESSAGE_ILLEGAL,
+            format!(
+                "the message body size over max value, MAX: {max}, got {}",
+                body.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The send header, from its short-named V2 form where the request code says so.
