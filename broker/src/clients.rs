@@ -1,4 +1,5 @@
-//! Who is connected: producer and consumer groups, their clients and subscriptions.
+//! Who is connected: producer and consumer groups, their clients and subscriptions, and how any
+//! core reaches a client (a tell, a call awaiting the client's answer, finding a producer).
 //!
 //! Java's `ProducerManager` and `ConsumerManager`: heartbeats (re)register a client's groups and
 //! subscriptions; a client leaves when it unregisters, when its connection closes, or after

@@ -596,3 +596,79 @@ pub async fn read_queue_here(
     };
     Ok(QueueRecords { records, next })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put_at(queue_offset: i64) -> PutResult {
+        PutResult {
+            offset: ringmq_storage::CommitLogOffset(0),
+            size: 0,
+            queue_offset: QueueOffset(queue_offset),
+            store_timestamp: 0,
+            flush_timed_out: false,
+        }
+    }
+
+    #[test]
+    fn halves_are_told_by_their_property() {
+        let half = Properties::parse("TRAN_MSG\u{1}true\u{2}");
+        assert!(is_half(&half, 0, 0));
+        assert!(is_half(&Properties::parse("TRAN_MSG\u{1}TRUE\u{2}"), 0, 0));
+        assert!(!is_half(
+            &Properties::parse("TRAN_MSG\u{1}false\u{2}"),
+            0,
+            0
+        ));
+        assert!(!is_half(&Properties::parse(""), 0, 0));
+        // A pre-4.6.1 client's delayed retry keeps the property; it is not a half.
+        assert!(!is_half(&half, 1, 3));
+        assert!(is_half(&half, 1, 0));
+
+        let mut props = half;
+        let flag = sys_flag::TRANSACTION_PREPARED_TYPE | sys_flag::MULTI_TAGS;
+        let (topic, queue, stored) = redirect_to_half("Orders", 3, flag, &mut props);
+        assert_eq!((topic.as_str(), queue), (TRANS_HALF_TOPIC, 0));
+        assert_eq!(
+            sys_flag::transaction_type(stored),
+            sys_flag::TRANSACTION_NOT_TYPE
+        );
+        assert_eq!(stored & sys_flag::MULTI_TAGS, sys_flag::MULTI_TAGS);
+        assert_eq!(props.get(properties::REAL_TOPIC), Some("Orders"));
+        assert_eq!(props.get(properties::REAL_QUEUE_ID), Some("3"));
+    }
+
+    #[test]
+    fn an_end_is_carried_out_once_and_a_failed_one_reopens_the_half() {
+        let ledger = TransactionLedger::new();
+        assert!(ledger.begin_end(5));
+        assert!(!ledger.begin_end(5), "a second end while the first runs");
+        ledger.abandon_end(5);
+        assert_eq!(ledger.end_of(5), None);
+        assert!(ledger.begin_end(5));
+        ledger.finish_end(5, &put_at(9));
+        assert_eq!(ledger.end_of(5), Some(End::Done(9)));
+        assert!(!ledger.begin_end(5), "a second end after the first");
+        assert_eq!(ledger.op_end.get(), 10);
+    }
+
+    #[test]
+    fn settling_keeps_the_ends_ahead_and_the_first_op_they_need() {
+        let ledger = TransactionLedger::new();
+        for (half, op) in [(1, 4), (7, 2), (8, 6), (12, 5)] {
+            assert!(ledger.begin_end(half));
+            ledger.finish_end(half, &put_at(op));
+        }
+        assert!(ledger.begin_end(10)); // still being stored
+                                       // The round stopped at 8: ends before it are forgotten; the op of 7 (2) is no longer
+                                       // needed, the earliest of the rest is 5 (for 12).
+        assert_eq!(ledger.settle(8), 5);
+        assert_eq!(ledger.end_of(7), None);
+        assert_eq!(ledger.end_of(8), Some(End::Done(6)));
+        assert_eq!(ledger.end_of(10), Some(End::InFlight));
+        // Past everything: only the in-flight one remains, and its op will come after the end.
+        ledger.abandon_end(10);
+        assert_eq!(ledger.settle(13), ledger.op_end.get());
+    }
+}

@@ -45,7 +45,7 @@ pub async fn end(core: &BrokerCore, req: &RemotingCommand) -> Handled {
     ledger.ensure_loaded(core).await?;
     let half = prepared_message(core, &h).await?;
     if !ledger.begin_end(h.tran_state_table_offset) {
-        // Already ended (a repeated end, or a check answered after the producer's own end).
+        // Ended, or ending: a repeated END_TRANSACTION for the same half changes nothing.
         return Ok(super::ok(req));
     }
     match carry_out(core, &h, half, commit).await {
