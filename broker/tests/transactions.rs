@@ -283,11 +283,22 @@ fn halves_are_committed_rolled_back_and_checked() {
 
 #[test]
 fn ended_halves_stay_ended_across_a_restart() {
+    ends_survive("tx-restart", "ASYNC_FLUSH", libc::SIGTERM);
+}
+
+#[test]
+fn acknowledged_halves_and_ends_survive_sigkill_under_sync_flush() {
+    ends_survive("tx-sigkill", "SYNC_FLUSH", libc::SIGKILL);
+}
+
+/// Three halves, one committed, one rolled back, one left open; the broker stopped by `signal`
+/// and started again. Only the open one is checked, and only the committed one is delivered.
+fn ends_survive(name: &str, flush: &str, signal: i32) {
     let namesrv = start_namesrv();
-    let dir = common::fresh_dir("tx-restart");
+    let dir = common::fresh_dir(name);
     // No check round before the restart: what the ledger knows then comes from the op queue.
     let slow = "transactionCheckInterval=60000\ntransactionTimeOut=500";
-    let broker = start_broker_with(&namesrv, "tx-restart", dir.clone(), "ASYNC_FLUSH", slow);
+    let broker = start_broker_with(&namesrv, name, dir.clone(), flush, slow);
     let mut wire = Wire::connect(&broker.addr);
     producer_heartbeat(&mut wire);
     let committed = send_half(&mut wire, 0, "R-commit");
@@ -298,10 +309,12 @@ fn ended_halves_stay_ended_across_a_restart() {
         end(&mut wire, &rolled_back, TRANSACTION_ROLLBACK_TYPE).code,
         0
     );
-    let (dir, status) = broker.stop(libc::SIGTERM);
-    assert!(status.success());
+    let (dir, status) = broker.stop(signal);
+    if signal == libc::SIGTERM {
+        assert!(status.success(), "graceful shutdown: {status:?}");
+    }
 
-    let broker = start_broker_with(&namesrv, "tx-restart", dir, "ASYNC_FLUSH", QUICK_CHECKS);
+    let broker = start_broker_with(&namesrv, name, dir, flush, QUICK_CHECKS);
     let mut wire = Wire::connect(&broker.addr);
     producer_heartbeat(&mut wire);
     let checks = checks_within(&mut wire, Duration::from_secs(3), false);
