@@ -75,6 +75,8 @@ pub enum Ask {
     TopicStats(String),
     /// Topics this core has committed offsets of a group on. [`Answer::Topics`].
     TopicsOfGroup(String),
+    /// This core's windows of one stats item (VIEW_BROKER_STATS_DATA).
+    StatsView { name: String, key: String },
     /// Groups this core has committed offsets of on a topic. [`Answer::Groups`].
     GroupsOfTopic(String),
     /// Copies a group's offsets on these topics to another group (CLONE_GROUP_OFFSET).
@@ -128,6 +130,7 @@ pub enum Answer {
     TopicStats(Result<TopicStatsTable, HopError>),
     Topics(BTreeSet<String>),
     Groups(BTreeSet<String>),
+    StatsView(Option<[crate::stats::Window; 3]>),
     ConsumeStats(Result<Vec<(MessageQueue, OffsetWrapper)>, HopError>),
     ResetPositions(Result<Vec<ResetPosition>, HopError>),
     Found(Result<Vec<Bytes>, HopError>),
@@ -304,6 +307,7 @@ async fn serve_ask(core: &Rc<BrokerCore>, ask: Ask) -> Answer {
         }
         Ask::TopicStats(topic) => Answer::TopicStats(core.topic_stats_here(&topic).await),
         Ask::TopicsOfGroup(group) => Answer::Topics(core.offsets.borrow().topics_of_group(&group)),
+        Ask::StatsView { name, key } => Answer::StatsView(core.traffic.stats.view(&name, &key)),
         Ask::GroupsOfTopic(topic) => Answer::Groups(core.offsets.borrow().groups_of_topic(&topic)),
         Ask::CloneOffsets { src, dest, topics } => {
             let mut offsets = core.offsets.borrow_mut();
@@ -457,6 +461,10 @@ impl BrokerCore {
             let bytes = stored.iter().map(|p| u64::from(p.size)).sum();
             self.traffic
                 .stored(&topic, stored.len() as u64, bytes, began.elapsed());
+            let cluster = &self.config.broker_cluster_name;
+            self.traffic
+                .stats
+                .put(cluster, &topic, stored.len() as u64, bytes);
         }
         if failed.is_some() {
             self.traffic.store_failed();

@@ -8,7 +8,8 @@
 //! ([`transaction`]), what a pull selects
 //! ([`filter`]: tags and SQL92), and one handler per request family ([`handlers`]). [`persist`]
 //! writes those JSON files crash-safely; [`replica`] is how the control core's tables reach the
-//! other cores' copies; [`traffic`] counts what was stored and served.
+//! other cores' copies; [`traffic`] counts what was stored and served, and [`stats`] keeps the
+//! per-topic and per-group windows of it.
 //!
 //! One glommio executor runs on each core ([`server`]), each with its own listener on the same
 //! port (SO_REUSEPORT). Who owns what:
@@ -44,6 +45,7 @@ pub mod replica;
 pub mod schedule;
 pub mod server;
 pub mod service;
+pub mod stats;
 pub mod topics;
 pub mod traffic;
 pub mod transaction;

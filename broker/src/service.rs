@@ -171,7 +171,8 @@ pub async fn handle_here(
         | RequestCode::GET_CONSUME_STATS
         | RequestCode::GET_BROKER_CONSUME_STATS
         | RequestCode::QUERY_TOPIC_CONSUME_BY_WHO
-        | RequestCode::CLONE_GROUP_OFFSET => admin::handle(core, &req).await.map(Reply::from),
+        | RequestCode::CLONE_GROUP_OFFSET
+        | RequestCode::VIEW_BROKER_STATS_DATA => admin::handle(core, &req).await.map(Reply::from),
         RequestCode::GET_BROKER_RUNTIME_INFO => {
             runtime_info::handle(core, &req).await.map(Reply::from)
         }

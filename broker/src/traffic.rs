@@ -132,6 +132,8 @@ pub struct Traffic {
     /// (local day number, counters at its start, counters at the previous day's start).
     mornings: Cell<(i64, Counters, Counters)>,
     ticks: Cell<u64>,
+    /// Per-topic and per-group windows (VIEW_BROKER_STATS_DATA).
+    pub stats: crate::stats::BrokerStats,
 }
 
 impl Default for Traffic {
@@ -156,6 +158,7 @@ impl Traffic {
                 Counters::default(),
             )),
             ticks: Cell::new(0),
+            stats: crate::stats::BrokerStats::default(),
         }
     }
 
@@ -226,6 +229,12 @@ impl Traffic {
             while marks.len() > TOPIC_MARKS {
                 marks.pop_front();
             }
+        }
+        if (ticks - 1).is_multiple_of(crate::stats::SAMPLE_EVERY_SECS) {
+            let wall_ms = wall
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            self.stats.sample(wall_ms);
         }
         let (day, today, _) = self.mornings.get();
         let current = local_day(wall);

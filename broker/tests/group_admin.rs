@@ -1,13 +1,14 @@
 //! Admin views and changes of consumer groups across cores, with the third-party admin:
 //! QUERY_TOPIC_CONSUME_BY_WHO (who consumes a topic: online subscribers and groups with offsets),
 //! CLONE_GROUP_OFFSET (a group's offsets copied to another, on every core) and
-//! GET_BROKER_CONSUME_STATS (every group's lag, `mqadmin brokerConsumeStats`).
+//! GET_BROKER_CONSUME_STATS (every group's lag, `mqadmin brokerConsumeStats`) and
+//! VIEW_BROKER_STATS_DATA (windows of what was stored and pulled, `mqadmin statsAll`).
 
 mod common;
 
 use common::{fields, start_broker, start_namesrv, wait_for_route, Wire};
 use ringmq_protocol::RequestCode;
-use rocketmq_client_rust::{ConsumerAdmin, MessageSelector, OffsetAdmin, TopicAdmin};
+use rocketmq_client_rust::{BrokerAdmin, ConsumerAdmin, MessageSelector, OffsetAdmin, TopicAdmin};
 use std::time::Duration;
 
 const TOPIC: &str = "GroupAdminTopic";
@@ -128,5 +129,24 @@ fn who_consumes_a_topic_and_cloning_a_groups_offsets() {
     // Java lists subscription groups: one known only by its (cloned) offsets is not among them.
     assert_eq!(lag_of.get("copied_group"), None, "{lag_of:?}");
     assert_eq!(stats.total_diff, total);
+
+    // Windows of what was stored and pulled (`mqadmin statsAll`, the exporter), added up over
+    // both cores once they have sampled (every 10 s).
+    let view = |name: &str, key: &str| {
+        owner.block_on(admin.view_broker_stats_data(
+            broker.addr.as_str().into(),
+            name.into(),
+            key.into(),
+        ))
+    };
+    let pulled_key = format!("{TOPIC}@online_group");
+    common::wait_until("a minute window with the traffic", Duration::from_secs(25), || {
+        let put = view("TOPIC_PUT_NUMS", TOPIC).map(|d| d.get_stats_minute().get_sum());
+        let got = view("GROUP_GET_NUMS", &pulled_key).map(|d| d.get_stats_minute().get_sum());
+        matches!((put, got), (Ok(8), Ok(8)))
+    });
+    let day = view("TOPIC_PUT_SIZE", TOPIC).expect("put size");
+    assert!(day.get_stats_day().get_sum() >= 8, "{day:?}");
+    assert!(view("TOPIC_PUT_NUMS", "NoSuchTopic").is_err());
     owner.block_on(consumer.shutdown());
 }

@@ -2,12 +2,16 @@
 //! DELETE_TOPIC_IN_BROKER, the subscription-group requests (UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
 //! GET_ALL_SUBSCRIPTIONGROUP_CONFIG, GET_SUBSCRIPTIONGROUP_CONFIG, DELETE_SUBSCRIPTIONGROUP),
 //! GET_BROKER_CONFIG, GET_TOPIC_STATS_INFO, GET_CONSUME_STATS, GET_BROKER_CONSUME_STATS,
-//! QUERY_TOPIC_CONSUME_BY_WHO, CLONE_GROUP_OFFSET.
+//! QUERY_TOPIC_CONSUME_BY_WHO, CLONE_GROUP_OFFSET, VIEW_BROKER_STATS_DATA.
 
 use super::{ok, Handled, Refusal};
 use crate::core::BrokerCore;
 use crate::hops::{Answer, Ask};
-use ringmq_protocol::body::{ConsumeStats, ConsumeStatsList, GroupList, SubscriptionGroupConfig};
+use crate::stats::Window;
+use ringmq_protocol::body::{
+    BrokerStatsData, BrokerStatsItem, ConsumeStats, ConsumeStatsList, GroupList,
+    SubscriptionGroupConfig,
+};
 use ringmq_protocol::header::admin::*;
 use ringmq_protocol::json::{self, JsonStyle};
 use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
@@ -97,6 +101,11 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
             let h: GetConsumeStatsInBrokerHeader = req.header()?;
             let list = broker_consume_stats(core, h.is_order).await?;
             Ok(ok(req).with_body(json::to_vec(&list, JsonStyle::Fastjson)))
+        }
+        RequestCode::VIEW_BROKER_STATS_DATA => {
+            let h: ViewBrokerStatsDataRequestHeader = req.header()?;
+            let data = stats_data(core, &h.stats_name, &h.stats_key).await?;
+            Ok(ok(req).with_body(json::to_vec(&data, JsonStyle::Fastjson)))
         }
         RequestCode::QUERY_TOPIC_CONSUME_BY_WHO => {
             let h: QueryTopicConsumeByWhoRequestHeader = req.header()?;
@@ -239,5 +248,39 @@ async fn broker_consume_stats(
         broker_addr: core.config.broker_addr(),
         total_diff,
         total_inflight_diff: 0,
+    })
+}
+
+/// Java's `ViewBrokerStatsData`: one stats item's minute, hour and day windows, added up over
+/// every core; SYSTEM_ERROR with Java's remark when no core has the item.
+async fn stats_data(core: &BrokerCore, name: &str, key: &str) -> Result<BrokerStatsData, Refusal> {
+    let mut windows = core.traffic.stats.view(name, key);
+    let ask = || Ask::StatsView {
+        name: name.to_owned(),
+        key: key.to_owned(),
+    };
+    for (_, answer) in core.mesh.ask_all(ask).await {
+        if let Ok(Answer::StatsView(Some(theirs))) = answer {
+            let mine = windows.get_or_insert([Window::default(); 3]);
+            for (m, t) in mine.iter_mut().zip(theirs) {
+                m.merge(t);
+            }
+        }
+    }
+    let Some([minute, hour, day]) = windows else {
+        return Err(Refusal::new(
+            ResponseCode::SYSTEM_ERROR,
+            format!("The stats <{name}> <{key}> not exist"),
+        ));
+    };
+    let item = |w: Window| BrokerStatsItem {
+        sum: w.sum as i64,
+        tps: w.tps,
+        avgpt: w.average(),
+    };
+    Ok(BrokerStatsData {
+        stats_minute: item(minute),
+        stats_hour: item(hour),
+        stats_day: item(day),
     })
 }

@@ -151,6 +151,13 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Result<Reply, R
             0
         };
         core.traffic.pulled(found as u64);
+        if found > 0 {
+            let bytes = r.records.iter().map(RecordRef::len).sum::<usize>() as u64;
+            let cluster = &core.config.broker_cluster_name;
+            core.traffic
+                .stats
+                .got(cluster, &h.topic, &h.consumer_group, found as u64, bytes);
+        }
         let body = r.records.into_iter().map(body_part).collect();
         let header = PullMessageResponseHeader {
             suggest_which_broker_id: 0,

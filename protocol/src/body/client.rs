@@ -108,6 +108,26 @@ crate::json_bean! {
 }
 
 crate::json_bean! {
+    /// One window of a broker statistic (Java's `BrokerStatsItem`).
+    pub struct BrokerStatsItem {
+        pub sum: i64 => "sum",
+        /// `sum` per second over the window.
+        pub tps: f64 => "tps",
+        /// `sum` per request that added to it.
+        pub avgpt: f64 => "avgpt",
+    }
+}
+
+crate::json_bean! {
+    /// VIEW_BROKER_STATS_DATA answer: one statistic over the last minute, hour and day.
+    pub struct BrokerStatsData {
+        pub stats_minute: BrokerStatsItem => "statsMinute",
+        pub stats_hour: BrokerStatsItem => "statsHour",
+        pub stats_day: BrokerStatsItem => "statsDay",
+    }
+}
+
+crate::json_bean! {
     /// GET_BROKER_CONSUME_STATS answer (`mqadmin brokerConsumeStats`): for each subscription
     /// group, one entry naming it, with the stats of each topic it consumes.
     pub struct ConsumeStatsList {
