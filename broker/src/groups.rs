@@ -238,6 +238,7 @@ impl BrokerCore {
             (result, groups.take_changes())
         };
         if !changes.is_empty() {
+            self.traffic.stats.forget_deleted_groups(&changes);
             self.update_copies("subscription group", || Ask::ApplyGroups(changes.clone()))
                 .await;
             control
@@ -278,6 +279,7 @@ impl BrokerCore {
 
     /// Applies changes from the control core to this core's copy.
     pub fn apply_groups(&self, changes: Vec<GroupChange>) {
+        self.traffic.stats.forget_deleted_groups(&changes);
         let mut groups = self.groups.borrow_mut();
         for change in changes {
             groups.apply(change);

@@ -284,6 +284,7 @@ fn reply(
 }
 
 fn apply_topics(core: &BrokerCore, changes: Vec<TopicChange>) {
+    core.traffic.stats.forget_deleted_topics(&changes);
     let mut topics = core.topics.borrow_mut();
     for change in changes {
         topics.apply(change);
@@ -551,6 +552,7 @@ impl BrokerCore {
             (result, topics.take_changes())
         };
         if !changes.is_empty() {
+            self.traffic.stats.forget_deleted_topics(&changes);
             self.update_copies("topic", || Ask::ApplyTopics(changes.clone()))
                 .await;
             control.topics_changed.notify();

@@ -8,6 +8,7 @@
 //! Every core keeps its own items for the traffic it serves, with no sharing; a view adds the
 //! cores' windows up.
 
+use crate::replica::Change;
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 
@@ -179,6 +180,49 @@ impl BrokerStats {
         self.add(BROKER_GET_NUMS, cluster, msgs, 1);
     }
 
+    /// Drops what was counted for a deleted topic: its puts, and every group's pulls of it.
+    pub fn forget_topic(&self, topic: &str) {
+        let pulls_of = format!("{topic}@");
+        self.retain(|name, key| match name {
+            TOPIC_PUT_NUMS | TOPIC_PUT_SIZE => key != topic,
+            GROUP_GET_NUMS | GROUP_GET_SIZE => !key.starts_with(&pulls_of),
+            _ => true,
+        });
+    }
+
+    /// Drops what was counted for a deleted consumer group: its pulls of every topic.
+    pub fn forget_group(&self, group: &str) {
+        let pulls_by = format!("@{group}");
+        self.retain(|name, key| match name {
+            GROUP_GET_NUMS | GROUP_GET_SIZE => !key.ends_with(&pulls_by),
+            _ => true,
+        });
+    }
+
+    /// Forgets the topics a change of the topic table deletes.
+    pub fn forget_deleted_topics(&self, changes: &[crate::topics::TopicChange]) {
+        for change in changes {
+            if let Change::Delete(topic) = change {
+                self.forget_topic(topic);
+            }
+        }
+    }
+
+    /// Forgets the groups a change of the subscription groups deletes.
+    pub fn forget_deleted_groups(&self, changes: &[crate::groups::GroupChange]) {
+        for change in changes {
+            if let Change::Delete(group) = change {
+                self.forget_group(group);
+            }
+        }
+    }
+
+    fn retain(&self, keep: impl Fn(&str, &str) -> bool) {
+        for (name, items) in self.items.borrow_mut().iter_mut() {
+            items.retain(|key, _| keep(name, key));
+        }
+    }
+
     /// Takes the minute snapshots (call every [`SAMPLE_EVERY_SECS`]), and the hour and day
     /// ones when their turn comes.
     pub fn sample(&self, now_ms: i64) {
@@ -241,6 +285,27 @@ mod tests {
         assert_eq!(minute.sum, 0, "nothing added in the last minute");
         assert_eq!(hour.sum, 40);
         assert_eq!(stats.view(TOPIC_PUT_NUMS, "U").unwrap()[0].sum, 0);
+    }
+
+    #[test]
+    fn deleted_topics_and_groups_are_forgotten() {
+        let stats = BrokerStats::default();
+        stats.put("C", "T", 1, 1);
+        stats.put("C", "T2", 1, 1);
+        stats.got("C", "T", "G", 1, 1);
+        stats.got("C", "T2", "G", 1, 1);
+        stats.got("C", "T2", "H", 1, 1);
+        stats.forget_topic("T");
+        assert!(stats.view(TOPIC_PUT_NUMS, "T").is_none());
+        assert!(stats.view(GROUP_GET_NUMS, "T@G").is_none());
+        assert!(stats.view(TOPIC_PUT_SIZE, "T2").is_some());
+        stats.forget_group("G");
+        assert!(stats.view(GROUP_GET_SIZE, "T2@G").is_none());
+        assert!(stats.view(GROUP_GET_NUMS, "T2@H").is_some());
+        assert!(
+            stats.view(BROKER_PUT_NUMS, "C").is_some(),
+            "the broker's own stay"
+        );
     }
 
     #[test]

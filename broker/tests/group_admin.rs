@@ -140,13 +140,25 @@ fn who_consumes_a_topic_and_cloning_a_groups_offsets() {
         ))
     };
     let pulled_key = format!("{TOPIC}@online_group");
-    common::wait_until("a minute window with the traffic", Duration::from_secs(25), || {
-        let put = view("TOPIC_PUT_NUMS", TOPIC).map(|d| d.get_stats_minute().get_sum());
-        let got = view("GROUP_GET_NUMS", &pulled_key).map(|d| d.get_stats_minute().get_sum());
-        matches!((put, got), (Ok(8), Ok(8)))
-    });
+    common::wait_until(
+        "a minute window with the traffic",
+        Duration::from_secs(25),
+        || {
+            let put = view("TOPIC_PUT_NUMS", TOPIC).map(|d| d.get_stats_minute().get_sum());
+            let got = view("GROUP_GET_NUMS", &pulled_key).map(|d| d.get_stats_minute().get_sum());
+            matches!((put, got), (Ok(8), Ok(8)))
+        },
+    );
     let day = view("TOPIC_PUT_SIZE", TOPIC).expect("put size");
     assert!(day.get_stats_day().get_sum() >= 8, "{day:?}");
     assert!(view("TOPIC_PUT_NUMS", "NoSuchTopic").is_err());
+    // Deleting the topic drops what was counted for it, on both cores.
+    let r = wire.call(fields(
+        RequestCode::DELETE_TOPIC_IN_BROKER,
+        &[("topic", TOPIC)],
+    ));
+    assert_eq!(r.code, 0);
+    assert!(view("TOPIC_PUT_NUMS", TOPIC).is_err());
+    assert!(view("GROUP_GET_NUMS", &pulled_key).is_err());
     owner.block_on(consumer.shutdown());
 }
