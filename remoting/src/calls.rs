@@ -47,9 +47,10 @@ impl OwnCalls {
         true
     }
 
-    /// The answer to `opaque`, once it comes; `None` if the connection closes first.
+    /// The answer to `opaque`, once it comes; `None` if the connection closes first. The caller
+    /// [`forget`](Self::forget)s the call afterwards, answered or given up on.
     pub async fn answer(&self, opaque: i32) -> Option<RemotingCommand> {
-        let answer = poll_fn(|cx| {
+        poll_fn(|cx| {
             let mut pending = self.pending.borrow_mut();
             let Some(call) = pending.get_mut(&opaque) else {
                 return Poll::Ready(None);
@@ -63,9 +64,7 @@ impl OwnCalls {
             call.waker = Some(cx.waker().clone());
             Poll::Pending
         })
-        .await;
-        self.forget(opaque);
-        answer
+        .await
     }
 
     /// Stops waiting for `opaque` (answered, or given up on).
