@@ -73,11 +73,11 @@ pub enum Ask {
     /// Extent of this core's queues of a topic and its put rate here (GET_TOPIC_STATS_INFO).
     /// [`Answer::TopicStats`].
     TopicStats(String),
-    /// Topics this core has committed offsets of a group on. [`Answer::Topics`].
+    /// Topics this core has committed offsets of a group on. [`Answer::Names`].
     TopicsOfGroup(String),
     /// This core's windows of one stats item (VIEW_BROKER_STATS_DATA).
     StatsView { name: String, key: String },
-    /// Groups this core has committed offsets of on a topic. [`Answer::Groups`].
+    /// Groups this core has committed offsets of on a topic. [`Answer::Names`].
     GroupsOfTopic(String),
     /// Copies a group's offsets on these topics to another group (CLONE_GROUP_OFFSET).
     CloneOffsets {
@@ -128,8 +128,8 @@ pub enum Answer {
     Done,
     Started(Result<(), String>),
     TopicStats(Result<TopicStatsTable, HopError>),
-    Topics(BTreeSet<String>),
-    Groups(BTreeSet<String>),
+    /// Topic or group names.
+    Names(BTreeSet<String>),
     StatsView(Option<[crate::stats::Window; 3]>),
     ConsumeStats(Result<Vec<(MessageQueue, OffsetWrapper)>, HopError>),
     ResetPositions(Result<Vec<ResetPosition>, HopError>),
@@ -307,9 +307,9 @@ async fn serve_ask(core: &Rc<BrokerCore>, ask: Ask) -> Answer {
             Answer::Done
         }
         Ask::TopicStats(topic) => Answer::TopicStats(core.topic_stats_here(&topic).await),
-        Ask::TopicsOfGroup(group) => Answer::Topics(core.offsets.borrow().topics_of_group(&group)),
+        Ask::TopicsOfGroup(group) => Answer::Names(core.offsets.borrow().topics_of_group(&group)),
         Ask::StatsView { name, key } => Answer::StatsView(core.traffic.stats.view(&name, &key)),
-        Ask::GroupsOfTopic(topic) => Answer::Groups(core.offsets.borrow().groups_of_topic(&topic)),
+        Ask::GroupsOfTopic(topic) => Answer::Names(core.offsets.borrow().groups_of_topic(&topic)),
         Ask::CloneOffsets { src, dest, topics } => {
             let mut offsets = core.offsets.borrow_mut();
             for topic in &topics {
@@ -644,21 +644,6 @@ impl BrokerCore {
             );
         }
         Ok(table)
-    }
-
-    /// Topics `group` has committed offsets on, on any core.
-    pub async fn topics_of_group(&self, group: &str) -> BTreeSet<String> {
-        let mut topics = self.offsets.borrow().topics_of_group(group);
-        for (_, answer) in self
-            .mesh
-            .ask_all(|| Ask::TopicsOfGroup(group.to_owned()))
-            .await
-        {
-            if let Ok(Answer::Topics(more)) = answer {
-                topics.extend(more);
-            }
-        }
-        topics
     }
 
     /// GET_CONSUME_STATS's table for `topics`, from every core.

@@ -6,6 +6,7 @@
 //! numeric keys), written crash-safely, so offsets carry over from a Java broker and back.
 
 use crate::config::BrokerConfig;
+use crate::hops::{Answer, Ask};
 use crate::persist::{load_json, JsonFile, PersistError, TableWrite};
 use ringmq_protocol::json::{self, JsonStyle};
 use std::collections::{BTreeMap, BTreeSet};
@@ -207,6 +208,38 @@ fn encode(table: &BTreeMap<String, QueueOffsets>) -> Vec<u8> {
         offset_table: table.clone(),
     };
     json::to_vec(&file, JsonStyle::Fastjson)
+}
+
+// Gathering offsets of every core: each core holds those of the queues it owns.
+impl crate::core::BrokerCore {
+    /// Topics `group` has committed offsets on, on any core.
+    pub async fn topics_of_group(&self, group: &str) -> BTreeSet<String> {
+        let here = self.offsets.borrow().topics_of_group(group);
+        self.names_everywhere(here, || Ask::TopicsOfGroup(group.to_owned()))
+            .await
+    }
+
+    /// Groups with committed offsets on `topic`, on any core.
+    pub async fn groups_of_topic(&self, topic: &str) -> BTreeSet<String> {
+        let here = self.offsets.borrow().groups_of_topic(topic);
+        self.names_everywhere(here, || Ask::GroupsOfTopic(topic.to_owned()))
+            .await
+    }
+
+    /// `here`, and the names every other core answers `ask` with (a core that cannot answer
+    /// adds none).
+    async fn names_everywhere(
+        &self,
+        mut here: BTreeSet<String>,
+        ask: impl Fn() -> Ask,
+    ) -> BTreeSet<String> {
+        for (_, answer) in self.mesh.ask_all(ask).await {
+            if let Ok(Answer::Names(more)) = answer {
+                here.extend(more);
+            }
+        }
+        here
+    }
 }
 
 #[cfg(test)]

@@ -146,16 +146,7 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
 /// committed offsets on it (on any core). Control core.
 async fn groups_consuming(core: &BrokerCore, topic: &str) -> Result<BTreeSet<String>, Refusal> {
     let mut groups = core.control()?.clients.borrow().groups_subscribed_to(topic);
-    groups.extend(core.offsets.borrow().groups_of_topic(topic));
-    for (_, answer) in core
-        .mesh
-        .ask_all(|| Ask::GroupsOfTopic(topic.to_owned()))
-        .await
-    {
-        if let Ok(Answer::Groups(more)) = answer {
-            groups.extend(more);
-        }
-    }
+    groups.extend(core.groups_of_topic(topic).await);
     Ok(groups)
 }
 
