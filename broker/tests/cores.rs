@@ -7,10 +7,9 @@ mod common;
 
 use common::{fields, fresh_dir, start_broker_with, start_namesrv, wait_for_route, Broker, Wire};
 use ringmq_protocol::body::ConsumeStats;
-use ringmq_protocol::header::pull::PullMessageRequestHeader;
 use ringmq_protocol::json;
 use ringmq_protocol::message::{MessageId, StoredMessage};
-use ringmq_protocol::{RemotingCommand, RequestCode};
+use ringmq_protocol::RequestCode;
 use std::collections::BTreeMap;
 
 const TOPIC: &str = "Spread";
@@ -29,19 +28,7 @@ struct Expected {
 }
 
 fn pull_all(wire: &mut Wire, queue: i32) -> Vec<String> {
-    let h = PullMessageRequestHeader {
-        consumer_group: GROUP.into(),
-        topic: TOPIC.into(),
-        queue_id: queue,
-        queue_offset: 0,
-        max_msg_nums: 64,
-        ..Default::default()
-    };
-    let resp = wire.call(RemotingCommand::request_with(
-        RequestCode::PULL_MESSAGE,
-        0,
-        &h,
-    ));
+    let resp = common::pull_from(wire, GROUP, TOPIC, queue, 0);
     assert_eq!(resp.code, 0, "pull of queue {queue}: {:?}", resp.remark);
     StoredMessage::decode_all(&resp.body)
         .unwrap()

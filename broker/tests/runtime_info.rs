@@ -6,9 +6,7 @@
 mod common;
 
 use common::{fresh_dir, start_broker_with, start_namesrv, wait_for_route, Wire};
-use ringmq_protocol::header::pull::PullMessageRequestHeader;
 use ringmq_protocol::message::StoredMessage;
-use ringmq_protocol::{RemotingCommand, RequestCode};
 use rocketmq_client_rust::{BrokerAdmin, TopicAdmin};
 use rocketmq_model::common::message::message_single::Message;
 use std::collections::HashMap;
@@ -21,19 +19,7 @@ const BODY: usize = 1024;
 
 /// Pulls queue `queue` from `offset` without holding; returns how many messages came back.
 fn pull(wire: &mut Wire, queue: i32, offset: i64) -> usize {
-    let h = PullMessageRequestHeader {
-        consumer_group: "stats_group".into(),
-        topic: TOPIC.into(),
-        queue_id: queue,
-        queue_offset: offset,
-        max_msg_nums: 64,
-        ..Default::default()
-    };
-    let resp = wire.call(RemotingCommand::request_with(
-        RequestCode::PULL_MESSAGE,
-        0,
-        &h,
-    ));
+    let resp = common::pull_from(wire, "stats_group", TOPIC, queue, offset);
     StoredMessage::decode_all(&resp.body).unwrap().len()
 }
 

@@ -7,7 +7,6 @@ mod common;
 
 use common::{start_broker_with, start_namesrv, vector, Wire};
 use ringmq_protocol::body::{HeartbeatData, ProducerData};
-use ringmq_protocol::header::pull::PullMessageRequestHeader;
 use ringmq_protocol::header::send::SendMessageRequestHeaderV2;
 use ringmq_protocol::header::transaction::{
     EndTransactionRequestHeader, TRANSACTION_COMMIT_TYPE, TRANSACTION_NOT_TYPE,
@@ -110,19 +109,7 @@ fn bodies(wire: &mut Wire, queue: i32) -> Vec<StoredMessage> {
 }
 
 fn messages_in(wire: &mut Wire, topic: &str, queue: i32) -> Vec<StoredMessage> {
-    let h = PullMessageRequestHeader {
-        consumer_group: "tx_reader".into(),
-        topic: topic.into(),
-        queue_id: queue,
-        queue_offset: 0,
-        max_msg_nums: 64,
-        ..Default::default()
-    };
-    let resp = wire.call(RemotingCommand::request_with(
-        RequestCode::PULL_MESSAGE,
-        0,
-        &h,
-    ));
+    let resp = common::pull_from(wire, "tx_reader", topic, queue, 0);
     if resp.code != 0 {
         return Vec::new();
     }

@@ -207,6 +207,30 @@ pub fn send_v2(
     )
 }
 
+/// The answer to a PULL_MESSAGE of up to 64 messages of `queue` of `topic` from `offset` for
+/// `group`: not held, and with no subscription (every message).
+pub fn pull_from(
+    wire: &mut Wire,
+    group: &str,
+    topic: &str,
+    queue: i32,
+    offset: i64,
+) -> RemotingCommand {
+    let h = ringmq_protocol::header::pull::PullMessageRequestHeader {
+        consumer_group: group.into(),
+        topic: topic.into(),
+        queue_id: queue,
+        queue_offset: offset,
+        max_msg_nums: 64,
+        ..Default::default()
+    };
+    wire.call(RemotingCommand::request_with(
+        RequestCode::PULL_MESSAGE,
+        0,
+        &h,
+    ))
+}
+
 /// A push consumer's HEART_BEAT over `wire`: one member of `group` in `model` (`CLUSTERING` or
 /// `BROADCASTING`), subscribed to `topic` with the tag `expression`.
 pub fn consumer_heartbeat(
