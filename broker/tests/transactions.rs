@@ -151,6 +151,16 @@ fn checked_key(check: &RemotingCommand) -> String {
 
 /// A round a second, and halves open for half a second are checked: a check is answered well
 /// before the next round asks again.
+/// The half copy a check asks about, as the producer's END_TRANSACTION names it.
+fn asked_in(check: &RemotingCommand) -> Half {
+    let f = check.fields();
+    Half {
+        unique: checked_key(check),
+        commit_log_offset: f.get("commitLogOffset").unwrap().parse().unwrap(),
+        queue_offset: f.get("tranStateTableOffset").unwrap().parse().unwrap(),
+    }
+}
+
 const QUICK_CHECKS: &str = "transactionCheckInterval=1000\ntransactionTimeOut=500";
 
 #[test]
@@ -250,12 +260,7 @@ fn halves_are_committed_rolled_back_and_checked() {
     assert_eq!(&shown.body[..], b"K-open");
 
     // The producer's answer to the check commits the copy it names.
-    let f = check.fields();
-    let asked = Half {
-        unique: "K-open".into(),
-        commit_log_offset: f.get("commitLogOffset").unwrap().parse().unwrap(),
-        queue_offset: f.get("tranStateTableOffset").unwrap().parse().unwrap(),
-    };
+    let asked = asked_in(check);
     wire.send_oneway(&end_request(&asked, TRANSACTION_COMMIT_TYPE, true).mark_oneway());
     common::wait_until("the checked half's commit", Duration::from_secs(5), || {
         texts(&bodies(&mut wire, 3)) == ["K-open"]
@@ -369,12 +374,7 @@ fn a_half_checked_too_often_is_given_up_and_can_be_resumed() {
         checks.iter().map(checked_key).collect::<Vec<_>>(),
         ["G-open"]
     );
-    let f = checks[0].fields();
-    let asked = Half {
-        unique: "G-open".into(),
-        commit_log_offset: f.get("commitLogOffset").unwrap().parse().unwrap(),
-        queue_offset: f.get("tranStateTableOffset").unwrap().parse().unwrap(),
-    };
+    let asked = asked_in(&checks[0]);
     assert_eq!(
         wire.call(end_request(&asked, TRANSACTION_COMMIT_TYPE, true))
             .code,
@@ -413,12 +413,7 @@ fn a_half_that_asks_for_a_longer_wait_gets_it_without_holding_back_the_others() 
                 first.push((key, sent.elapsed()));
             }
             // Answered, as a producer would: each is asked about once.
-            let f = check.fields();
-            let asked = Half {
-                unique: checked_key(&check),
-                commit_log_offset: f.get("commitLogOffset").unwrap().parse().unwrap(),
-                queue_offset: f.get("tranStateTableOffset").unwrap().parse().unwrap(),
-            };
+            let asked = asked_in(&check);
             wire.send_oneway(&end_request(&asked, TRANSACTION_ROLLBACK_TYPE, true).mark_oneway());
         }
     }
