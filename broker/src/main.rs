@@ -73,6 +73,7 @@ fn main() -> ExitCode {
         let spawned = glommio::LocalExecutorBuilder::new(placement)
             .name(&format!("broker-{index}"))
             .spin_before_park(prepared.config.spin_before_park)
+            .io_memory(prepared.io_memory_per_core())
             .spawn(move || async move {
                 ringmq_broker::server::run_core(prepared, plan, move |addr| {
                     let _ = booted.send(addr);

@@ -61,6 +61,20 @@ pub struct Prepared {
     pub cores: usize,
 }
 
+impl Prepared {
+    /// Bytes of I/O memory each core registers with io_uring: room for the DMA buffers of every
+    /// commit log the busiest core owns, plus [`READ_IO_MEMORY`] for cold reads. Writes from
+    /// registered memory skip the kernel's page pinning (see
+    /// [`CommitLogConfig::dma_memory`](ringmq_storage::commitlog::CommitLogConfig::dma_memory)).
+    pub fn io_memory_per_core(&self) -> usize {
+        let shards_per_core = (self.meta.shard_count as usize).div_ceil(self.cores.max(1));
+        shards_per_core * self.config.commit_log_config().dma_memory() + READ_IO_MEMORY
+    }
+}
+
+/// Registered I/O memory kept for cold commit-log reads (pulls served from disk, lookups).
+const READ_IO_MEMORY: usize = 4 << 20;
+
 /// Holds the listening port between [`prepare`] and the moment every core listens on it.
 pub struct PortHold(#[allow(dead_code)] Option<socket2::Socket>);
 

@@ -279,7 +279,13 @@ fn main() {
     let dir = options.dir.clone();
     std::fs::create_dir_all(&dir).expect("create the benchmark directory");
     eprintln!("storage benchmark in {}", dir.display());
+    // The broker registers as much I/O memory with io_uring as its logs' buffers need; so does
+    // this program, with room for the raw floors' buffers too (both then write without pinning
+    // pages per write).
+    let defaults = CommitLogConfig::default();
+    let io_memory = defaults.dma_memory() + defaults.write_batch_bytes + READ_SIZE;
     let report = LocalExecutorBuilder::new(Placement::Unbound)
+        .io_memory(io_memory)
         .spawn(move || async move { run_all(&options).await })
         .expect("start the executor")
         .join()

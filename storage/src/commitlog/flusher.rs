@@ -16,7 +16,7 @@ use std::collections::{HashMap, VecDeque};
 use std::rc::{Rc, Weak};
 use std::time::Instant;
 
-const MAX_IN_FLIGHT: usize = 2;
+pub(super) const MAX_IN_FLIGHT: usize = 2;
 /// Spare buffers kept per size.
 const POOL_PER_SIZE: usize = 3;
 

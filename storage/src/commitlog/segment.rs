@@ -26,7 +26,7 @@ fn open_sendable(path: &Path) -> Result<Arc<File>> {
 /// Direct I/O works in whole pages.
 pub const PAGE: u64 = 4096;
 /// Bytes zero-filled per write when preparing a segment.
-const ZERO_CHUNK: usize = 4 << 20;
+pub(super) const ZERO_CHUNK: usize = 4 << 20;
 /// Suffix of a segment still being prepared; such files are discarded at start-up.
 pub const PREPARING_SUFFIX: &str = ".preparing";
 
