@@ -48,6 +48,13 @@ pub enum ConfigError {
     },
     #[error("cannot read config file {path}: {reason}")]
     File { path: PathBuf, reason: String },
+    #[error("unknown config key `{key}`")]
+    Unknown { key: String },
+    #[error(
+        "config key `{key}` takes effect only at start-up: change it in the broker's config file \
+         and restart the broker"
+    )]
+    StartUpOnly { key: String },
 }
 
 /// Java's `brokerRole`. `SLAVE` is refused when the key is set: there is no replication yet.
@@ -149,6 +156,9 @@ pub struct BrokerConfig {
     pub tail_cache_bytes: usize,
     /// Keys we do not interpret, kept in file order.
     pub extra: Vec<(String, String)>,
+    /// The file these settings were read from (`-c`); UPDATE_BROKER_CONFIG saves changes there,
+    /// as Java does. Not a setting itself.
+    pub source: Option<PathBuf>,
 }
 
 impl Default for BrokerConfig {
@@ -199,6 +209,7 @@ impl Default for BrokerConfig {
             shards: 0,
             tail_cache_bytes: CommitLogConfig::default().tail_cache_bytes,
             extra: Vec::new(),
+            source: None,
         }
     }
 }
@@ -213,6 +224,10 @@ fn host_name() -> Option<String> {
     let end = buf.iter().position(|&b| b == 0)?;
     let name = std::str::from_utf8(&buf[..end]).ok()?.trim();
     (!name.is_empty()).then(|| name.to_owned())
+}
+
+pub fn is_java_only_key(key: &str) -> bool {
+    JAVA_ONLY_KEYS.split_whitespace().any(|j| j == key)
 }
 
 fn invalid(key: &str, value: &str, expected: &'static str) -> ConfigError {
@@ -496,7 +511,7 @@ impl BrokerConfig {
                 self.shards = parse_in(key, v, 0..=most, "a shard count (0 = one a core)")?
             }
             "tailCacheBytes" => self.tail_cache_bytes = parse_num(key, v, "a byte count")?,
-            k if JAVA_ONLY_KEYS.split_whitespace().any(|j| j == k) => {}
+            k if is_java_only_key(k) => {}
             _ => {
                 match self.extra.iter_mut().find(|(k, _)| k == key) {
                     Some(slot) => slot.1 = value.to_owned(),
@@ -521,13 +536,7 @@ impl BrokerConfig {
             );
             self.broker_id = 0;
         }
-        if self.mapped_file_size_commit_log <= self.max_message_size as u64 {
-            return Err(invalid(
-                "mappedFileSizeCommitLog",
-                &self.mapped_file_size_commit_log.to_string(),
-                "more than maxMessageSize",
-            ));
-        }
+        self.check_largest_message_fits()?;
         let java_default = self.store_path_root_dir.join("commitlog");
         if let Some(path) = &self.store_path_commit_log {
             if *path != java_default {
@@ -540,6 +549,23 @@ impl BrokerConfig {
             }
         }
         Ok(())
+    }
+
+    /// A commit-log segment must hold the largest message.
+    pub fn check_largest_message_fits(&self) -> Result<(), ConfigError> {
+        if self.mapped_file_size_commit_log <= self.max_message_size as u64 {
+            return Err(invalid(
+                "mappedFileSizeCommitLog",
+                &self.mapped_file_size_commit_log.to_string(),
+                "more than maxMessageSize",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether `key` is a setting this broker reads, or a Java one it accepts without effect.
+    pub fn is_known_key(key: &str) -> bool {
+        is_java_only_key(key) || Self::default().entries().iter().any(|(k, _)| k == key)
     }
 
     /// Every setting as `(key, value)`, sorted by key (what GET_BROKER_CONFIG returns).
@@ -618,6 +644,7 @@ impl BrokerConfig {
             }
         }
         config.validate()?;
+        config.source = Some(path.to_owned());
         Ok(config)
     }
 }
@@ -629,6 +656,8 @@ fn non_empty(key: &str, v: &str) -> Result<String, ConfigError> {
         Ok(v.to_owned())
     }
 }
+
+pub mod live;
 
 #[cfg(test)]
 mod tests;

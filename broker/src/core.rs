@@ -35,7 +35,9 @@ use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
 pub struct BrokerCore {
-    pub config: BrokerConfig,
+    /// The settings in force on this core: replaced whole, on every core, by UPDATE_BROKER_CONFIG
+    /// (see [`crate::config::live`]). Read through [`BrokerCore::config`].
+    config: RefCell<Rc<BrokerConfig>>,
     pub meta: StoreMeta,
     pub mesh: Rc<Mesh>,
     /// Indexed by shard id; `None` where another core owns the shard.
@@ -90,6 +92,8 @@ pub struct Control {
     pub opened_changed: Signal,
     /// One write of `topics.json` or `subscriptionGroup.json` at a time.
     table_turn: Semaphore,
+    /// One UPDATE_BROKER_CONFIG at a time, from its check to every core having it.
+    pub config_turn: Semaphore,
 }
 
 impl Control {
@@ -102,6 +106,7 @@ impl Control {
             opened: RefCell::new((0, None)),
             opened_changed: Signal::default(),
             table_turn: Semaphore::new(1),
+            config_turn: Semaphore::new(1),
         }
     }
 
@@ -145,7 +150,7 @@ impl BrokerCore {
     ) -> Self {
         let control = (mesh.id() == CONTROL_CORE).then(Control::new);
         Self {
-            config,
+            config: RefCell::new(Rc::new(config)),
             meta,
             mesh,
             shards,
@@ -163,6 +168,17 @@ impl BrokerCore {
             traffic: Traffic::new(),
             arrivals: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// The settings in force now (a reference count, not a copy). What holds on to it keeps the
+    /// version it got while an update replaces the core's.
+    pub fn config(&self) -> Rc<BrokerConfig> {
+        self.config.borrow().clone()
+    }
+
+    /// Puts new settings in force on this core (UPDATE_BROKER_CONFIG, on every core).
+    pub fn replace_config(&self, config: BrokerConfig) {
+        *self.config.borrow_mut() = Rc::new(config);
     }
 
     pub fn id(&self) -> CoreId {

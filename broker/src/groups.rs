@@ -208,7 +208,7 @@ impl BrokerCore {
         if let Some(g) = self.groups.borrow().get(group) {
             return Ok(Some(g.clone()));
         }
-        if !self.config.auto_create_subscription_group && !is_system_group(group) {
+        if !self.config().auto_create_subscription_group && !is_system_group(group) {
             return Ok(None);
         }
         if self.control.is_none() {

@@ -10,6 +10,7 @@
 //! Every message is a plain value (`Send`), never a closure or a reference into a core.
 
 use crate::clients::{Announced, ClientAddr, ProducerWanted};
+use crate::config::BrokerConfig;
 use crate::core::BrokerCore;
 use crate::groups::GroupChange;
 use crate::handlers::reset_offset::{self, ResetPosition, ResetQuery};
@@ -60,6 +61,9 @@ pub enum Ask {
     /// From the control core: a consumer group's subscriptions and model, as last announced.
     /// [`Answer::Done`] once applied.
     ApplySubscriptions { group: String, announced: Announced },
+    /// From the control core: put these settings in force here (UPDATE_BROKER_CONFIG).
+    /// [`Answer::Done`] once in force.
+    ReplaceConfig(Box<BrokerConfig>),
     /// From the control core: forget every committed offset of this group (DELETE_SUBSCRIPTIONGROUP
     /// with `removeOffset`). [`Answer::Done`].
     ForgetGroupOffsets(String),
@@ -244,6 +248,11 @@ pub fn serve(core: &Rc<BrokerCore>, from: CoreId, envelope: Envelope) {
                     reply(core, from, token, async { Answer::Done });
                     return;
                 }
+                Ask::ReplaceConfig(config) => {
+                    core.replace_config(*config);
+                    reply(core, from, token, async { Answer::Done });
+                    return;
+                }
                 Ask::Start {
                     topics,
                     groups,
@@ -353,6 +362,7 @@ async fn serve_ask(core: &Rc<BrokerCore>, ask: Ask) -> Answer {
         Ask::ApplyTopics(_)
         | Ask::ApplyGroups(_)
         | Ask::ApplySubscriptions { .. }
+        | Ask::ReplaceConfig(_)
         | Ask::Start { .. } => Answer::Done,
     }
 }
@@ -462,7 +472,7 @@ impl BrokerCore {
             let bytes = stored.iter().map(|p| u64::from(p.size)).sum();
             self.traffic
                 .stored(&topic, stored.len() as u64, bytes, began.elapsed());
-            let cluster = &self.config.broker_cluster_name;
+            let cluster = &self.config().broker_cluster_name;
             self.traffic
                 .stats
                 .put(cluster, &topic, stored.len() as u64, bytes);
@@ -770,7 +780,7 @@ impl BrokerCore {
     pub fn message_queue(&self, topic: &str, queue_id: i32) -> MessageQueue {
         MessageQueue {
             topic: topic.to_owned(),
-            broker_name: self.config.broker_name.clone(),
+            broker_name: self.config().broker_name.clone(),
             queue_id,
         }
     }

@@ -24,6 +24,7 @@
 //! | traffic counts of a send or a pull | the core that stored or answered it |
 //! | topic table (written, registered), subscription groups, client registry, queue locks | the control core, 0 |
 //! | copies of the topic table, the subscription groups and what consumer groups announced (subscriptions, message model) | every core, kept by core 0 |
+//! | the settings in force (UPDATE_BROKER_CONFIG changes them, [`config::live`]) | every core has its own; core 0 applies an update and hands it to the others |
 //!
 //! [`service`] runs each request on the core that owns what it touches; [`hops`] is everything
 //! cores ask of each other, over the channels of [`mesh`]. No state is shared between cores and

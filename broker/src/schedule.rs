@@ -241,7 +241,7 @@ pub fn delivers_here(core: &BrokerCore, level: i32) -> bool {
 
 /// Starts one delivery task for each delay level whose schedule queue this core owns.
 pub fn start(core: &std::rc::Rc<BrokerCore>) {
-    for level in 1..=core.config.message_delay_level.max_level() {
+    for level in 1..=core.config().message_delay_level.max_level() {
         if delivers_here(core, level) {
             glommio::spawn_local(deliver_level(std::rc::Rc::downgrade(core), level)).detach();
         }
@@ -319,7 +319,7 @@ async fn deliver_if_due(
         }
     };
     let due_ms =
-        msg.store_timestamp + core.config.message_delay_level.delay(level).as_millis() as i64;
+        msg.store_timestamp + core.config().message_delay_level.delay(level).as_millis() as i64;
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);

@@ -340,7 +340,7 @@ async fn run_control(
         .ask_all(|| Ask::Start {
             topics: snapshot.clone(),
             groups: group_snapshot.clone(),
-            port: core.config.listen_port,
+            port: core.config().listen_port,
         })
         .await
     {
@@ -351,11 +351,11 @@ async fn run_control(
         }
     }
     let local =
-        start_serving(core, core.config.listen_port).map_err(|source| StartError::Listen {
-            addr: core.config.listen_addr(),
+        start_serving(core, core.config().listen_port).map_err(|source| StartError::Listen {
+            addr: core.config().listen_addr(),
             source,
         })?;
-    let config = &core.config;
+    let config = &core.config();
     let identity = BrokerIdentity {
         cluster: config.broker_cluster_name.clone(),
         broker_name: config.broker_name.clone(),
@@ -376,7 +376,7 @@ async fn run_control(
 /// port and the kernel spreads connections among them) and starts this core's delay levels.
 /// Serving stops when the core begins closing.
 pub fn start_serving(core: &Rc<BrokerCore>, port: u16) -> Result<SocketAddr, std::io::Error> {
-    let mut addr = core.config.listen_addr();
+    let mut addr = core.config().listen_addr();
     addr.set_port(port);
     let listener = TcpListener::bind(addr).map_err(std::io::Error::from)?;
     let local = listener.local_addr().map_err(std::io::Error::from)?;
@@ -452,11 +452,11 @@ async fn shut_down(
 async fn keep_registered(core: Weak<BrokerCore>, namesrvs: Rc<NameServers>) {
     loop {
         let Some(c) = core.upgrade() else { return };
-        let wrapper = c.topics.borrow().wrapper();
+        let wrapper = c.topics.borrow().registration(c.config().broker_permission);
         // The version this round registers: a change made while the round is under way must
         // trigger the next round at once, not wait for the timer.
         let version = wrapper.data_version.clone();
-        let interval = c.config.register_interval();
+        let interval = c.config().register_interval();
         drop(c);
         for (addr, result) in namesrvs
             .addrs()
@@ -489,7 +489,7 @@ async fn housekeeping(core: Weak<BrokerCore>, files: Rc<ProgressFiles>) {
     loop {
         let Some(interval) = core
             .upgrade()
-            .map(|c| c.config.flush_consumer_offset_interval)
+            .map(|c| c.config().flush_consumer_offset_interval)
         else {
             return;
         };

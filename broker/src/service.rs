@@ -11,8 +11,8 @@
 use crate::clients::ClientAddr;
 use crate::core::BrokerCore;
 use crate::handlers::{
-    admin, client, lookup, offsets, pull, reply, reset_offset, runtime_info, send, send_back,
-    transaction, Refusal,
+    admin, broker_config, client, lookup, offsets, pull, reply, reset_offset, runtime_info, send,
+    send_back, transaction, Refusal,
 };
 use crate::hops::{Answer, Ask};
 use crate::mesh::{CoreId, CONTROL_CORE};
@@ -117,6 +117,7 @@ fn route(core: &BrokerCore, req: &RemotingCommand) -> CoreId {
         | RequestCode::QUERY_TOPIC_CONSUME_BY_WHO
         | RequestCode::CLONE_GROUP_OFFSET
         | RequestCode::GET_BROKER_CONSUME_STATS
+        | RequestCode::UPDATE_BROKER_CONFIG
         | RequestCode::GET_CONSUMER_RUNNING_INFO
         | RequestCode::CONSUME_MESSAGE_DIRECTLY => Some(CONTROL_CORE),
         // The half queue's core keeps the transaction ledger.
@@ -166,13 +167,16 @@ pub async fn handle_here(
         | RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG
         | RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG
         | RequestCode::DELETE_SUBSCRIPTIONGROUP
-        | RequestCode::GET_BROKER_CONFIG
         | RequestCode::GET_TOPIC_STATS_INFO
         | RequestCode::GET_CONSUME_STATS
         | RequestCode::GET_BROKER_CONSUME_STATS
         | RequestCode::QUERY_TOPIC_CONSUME_BY_WHO
         | RequestCode::CLONE_GROUP_OFFSET
         | RequestCode::VIEW_BROKER_STATS_DATA => admin::handle(core, &req).await.map(Reply::from),
+        RequestCode::GET_BROKER_CONFIG => broker_config::get(core, &req).map(Reply::from),
+        RequestCode::UPDATE_BROKER_CONFIG => broker_config::update(core, &client, &req)
+            .await
+            .map(Reply::from),
         RequestCode::GET_BROKER_RUNTIME_INFO => {
             runtime_info::handle(core, &req).await.map(Reply::from)
         }

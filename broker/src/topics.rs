@@ -461,6 +461,26 @@ impl TopicTable {
         self.file.mark_dirty();
     }
 
+    /// A new data version with no change to the table: Java's after a change of
+    /// `brokerPermission`, which changes what [`registration`](Self::registration) sends, so the
+    /// name servers take the next registration as news.
+    pub fn new_version(&mut self) {
+        self.data_version = next_version(&self.data_version);
+    }
+
+    /// What is registered with the name servers. A broker that is not both readable and
+    /// writable (`brokerPermission`) registers every topic with its own permission instead, as
+    /// Java does: clients then route sends, or pulls, around it.
+    pub fn registration(&self, broker_permission: i32) -> TopicConfigSerializeWrapper {
+        let mut wrapper = self.wrapper();
+        if broker_permission & (PERM_READ | PERM_WRITE) != PERM_READ | PERM_WRITE {
+            for topic in wrapper.topic_config_table.values_mut() {
+                topic.perm = broker_permission;
+            }
+        }
+        wrapper
+    }
+
     /// Java's `nextVersion` and `persist` after every change: a new data version, the file due
     /// to be written (by the control core, see [`crate::core::Control::write_table`]), and the
     /// topic noted for [`take_changes`](Self::take_changes).

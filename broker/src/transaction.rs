@@ -260,7 +260,7 @@ pub fn end_marker(core: &BrokerCore, half_offset: i64) -> MessageToStore {
         flag: 0,
         sys_flag: 0,
         born_timestamp: now_ms(),
-        born_host: core.config.store_host(),
+        born_host: core.config().store_host(),
         reconsume_times: 0,
         prepared_transaction_offset: 0,
     }
@@ -294,7 +294,10 @@ pub fn start(core: &Rc<BrokerCore>) {
 
 async fn keep_checking(core: Weak<BrokerCore>) {
     loop {
-        let Some(interval) = core.upgrade().map(|c| c.config.transactions.check_interval) else {
+        let Some(interval) = core
+            .upgrade()
+            .map(|c| c.config().transactions.check_interval)
+        else {
             return;
         };
         glommio::timer::sleep(interval).await;
@@ -377,7 +380,7 @@ async fn check_one(
     round_started: i64,
     checked: &mut usize,
 ) -> Result<Step, HopError> {
-    let config = &core.config.transactions;
+    let config = &core.config().transactions;
     let Ok((half, _)) = StoredMessage::decode(record) else {
         log::error!("transactions: half message {at} does not decode; skipped");
         return Ok(Step::Next);
@@ -388,7 +391,7 @@ async fn check_one(
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
     let now = now_ms();
-    let reserved_ms = i64::from(core.config.file_reserved_time) * 3_600_000;
+    let reserved_ms = i64::from(core.config().file_reserved_time) * 3_600_000;
     if checks >= config.check_max || now - half.born_timestamp > reserved_ms {
         give_up(core, at, half, &props).await?;
         return Ok(Step::Next);
@@ -500,7 +503,7 @@ async fn ask_producer(
         transaction_id: unique,
         offset_msg_id: Some(
             MessageId {
-                store_host: core.config.store_host(),
+                store_host: core.config().store_host(),
                 commit_log_offset: copy.offset.0,
             }
             .to_string(),

@@ -1,7 +1,7 @@
 //! Setting the broker up and looking at it: UPDATE_AND_CREATE_TOPIC, GET_ALL_TOPIC_CONFIG,
 //! DELETE_TOPIC_IN_BROKER, the subscription-group requests (UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
 //! GET_ALL_SUBSCRIPTIONGROUP_CONFIG, GET_SUBSCRIPTIONGROUP_CONFIG, DELETE_SUBSCRIPTIONGROUP),
-//! GET_BROKER_CONFIG, GET_TOPIC_STATS_INFO, GET_CONSUME_STATS, GET_BROKER_CONSUME_STATS,
+//! GET_TOPIC_STATS_INFO, GET_CONSUME_STATS, GET_BROKER_CONSUME_STATS,
 //! QUERY_TOPIC_CONSUME_BY_WHO, CLONE_GROUP_OFFSET, VIEW_BROKER_STATS_DATA.
 
 use super::{ok, Handled, Refusal};
@@ -82,9 +82,6 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
                 core.forget_group_offsets(&h.group_name).await?;
             }
             Ok(ok(req))
-        }
-        RequestCode::GET_BROKER_CONFIG => {
-            Ok(ok(req).with_body(core.config.to_properties().into_bytes()))
         }
         RequestCode::GET_TOPIC_STATS_INFO => {
             let h: GetTopicStatsInfoRequestHeader = req.header()?;
@@ -236,7 +233,7 @@ async fn broker_consume_stats(
     }
     Ok(ConsumeStatsList {
         consume_stats_list: list,
-        broker_addr: core.config.broker_addr(),
+        broker_addr: core.config().broker_addr(),
         total_diff,
         total_inflight_diff: 0,
     })

@@ -185,7 +185,7 @@ pub fn check_client_config(core: &BrokerCore, req: &RemotingCommand) -> Handled 
         sub.expression_type.as_deref(),
         sub.sub_version,
     );
-    match subscription.filter(core.config.enable_property_filter) {
+    match subscription.filter(core.config().enable_property_filter) {
         Ok(_) => Ok(ok(req)),
         // Java answers with the parser's message alone here.
         Err(Unservable::DoesNotParse(why)) => {
@@ -263,7 +263,7 @@ pub async fn call_consumer(core: &BrokerCore, req: &RemotingCommand) -> Handled 
     }
     if code == RequestCode::CONSUME_MESSAGE_DIRECTLY {
         call.fields_mut()
-            .insert("brokerName", core.config.broker_name.clone());
+            .insert("brokerName", core.config().broker_name.clone());
         let record = match req.fields().get("msgId").map(str::parse::<MessageId>) {
             Some(Ok(id)) => core.record_at(CommitLogOffset(id.commit_log_offset)).await,
             _ => None,

@@ -2,6 +2,7 @@
 //! what happens to a PULL_MESSAGE opens `pull.rs`.
 
 pub mod admin;
+pub mod broker_config;
 pub mod client;
 pub mod lookup;
 pub mod offsets;
@@ -93,14 +94,14 @@ pub type Handled = Result<RemotingCommand, Refusal>;
 /// NO_PERMISSION unless the broker's own permission (`brokerPermission`) has `perm`; `action` is
 /// Java's word for it in the remark ("sending", "pulling").
 pub fn broker_permits(core: &BrokerCore, perm: i32, action: &str) -> Result<(), Refusal> {
-    if core.config.broker_permission & perm != 0 {
+    if core.config().broker_permission & perm != 0 {
         return Ok(());
     }
     Err(Refusal::new(
         ResponseCode::NO_PERMISSION,
         format!(
             "the broker[{}] {action} message is forbidden",
-            core.config.broker_ip1
+            core.config().broker_ip1
         ),
     ))
 }

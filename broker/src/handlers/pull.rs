@@ -106,10 +106,10 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Result<Reply, R
     }
     let max_msgs = h.max_msg_nums.clamp(1, 1024) as usize;
     let hold = if pull_sys_flag::has_suspend(h.sys_flag) {
-        if core.config.long_polling_enable {
+        if core.config().long_polling_enable {
             Duration::from_millis(h.suspend_timeout_millis.clamp(0, 60_000) as u64)
         } else {
-            core.config.short_polling_time_mills
+            core.config().short_polling_time_mills
         }
     } else {
         Duration::ZERO
@@ -153,7 +153,7 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Result<Reply, R
         core.traffic.pulled(found as u64);
         if found > 0 {
             let bytes = r.records.iter().map(RecordRef::len).sum::<usize>() as u64;
-            let cluster = &core.config.broker_cluster_name;
+            let cluster = &core.config().broker_cluster_name;
             core.traffic
                 .stats
                 .got(cluster, &h.topic, &h.consumer_group, found as u64, bytes);
@@ -215,7 +215,7 @@ fn pull_filter(
         }
     };
     subscription
-        .filter(core.config.enable_property_filter)
+        .filter(core.config().enable_property_filter)
         .map_err(|e| {
             log::debug!(
                 "group {}: subscription to {} not served: {e:?}",

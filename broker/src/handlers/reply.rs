@@ -42,7 +42,7 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
         trace_on: Some(true),
         ..Default::default()
     };
-    if core.config.store_reply_message_enable {
+    if core.config().store_reply_message_enable {
         // Java stores the reply whether or not the push worked, and logs a failed store.
         let msg = MessageToStore {
             topic: topic.topic_name.clone(),
@@ -60,7 +60,7 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
             Ok(stored) => {
                 if let Some(put) = stored.first() {
                     header.msg_id = MessageId {
-                        store_host: core.config.store_host(),
+                        store_host: core.config().store_host(),
                         commit_log_offset: put.offset.0,
                     }
                     .to_string();
@@ -121,7 +121,7 @@ async fn push_to_requester(
         reconsume_times: h.reconsume_times,
         unit_mode: h.unit_mode,
         born_host: replier.to_string(),
-        store_host: core.config.store_host().to_string(),
+        store_host: core.config().store_host().to_string(),
         store_timestamp: now,
         ..Default::default()
     };

@@ -97,7 +97,7 @@ fn runtime_info(core: &BrokerCore, r: &TrafficReport) -> BTreeMap<String, String
     );
     put("remainHowManyDataToFlush", human_bytes(r.unflushed_bytes));
 
-    let root = &core.config.store_path_root_dir;
+    let root = &core.config().store_path_root_dir;
     match DiskSpace::of(root) {
         Ok(space) => {
             let ratio = format!("{:?}", space.java_used_ratio());
@@ -105,7 +105,7 @@ fn runtime_info(core: &BrokerCore, r: &TrafficReport) -> BTreeMap<String, String
             put(
                 &format!(
                     "commitLogDiskRatio_{}",
-                    core.config.store_path_commit_log().display()
+                    core.config().store_path_commit_log().display()
                 ),
                 ratio.clone(),
             );

@@ -90,7 +90,7 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
             chosen => chosen,
         };
         schedule::redirect_to_schedule(
-            &core.config.message_delay_level,
+            &core.config().message_delay_level,
             level,
             &retry.topic_name,
             retry_queue(h.offset, retry.write_queue_nums),

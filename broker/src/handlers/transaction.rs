@@ -144,7 +144,7 @@ fn real_message(
     let level = schedule::requested_level(&props).unwrap_or(0);
     let (topic, queue) = if level > 0 {
         schedule::redirect_to_schedule(
-            &core.config.message_delay_level,
+            &core.config().message_delay_level,
             level,
             &topic,
             queue,

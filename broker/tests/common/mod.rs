@@ -100,9 +100,14 @@ pub fn start_broker_with(
         ),
     )
     .unwrap();
+    start_broker_from(&conf, dir)
+}
+
+/// Starts the broker binary with config file `conf`, its store in `dir`.
+pub fn start_broker_from(conf: &std::path::Path, dir: PathBuf) -> Broker {
     let mut child = Command::new(env!("CARGO_BIN_EXE_broker"))
         .arg("-c")
-        .arg(&conf)
+        .arg(conf)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
