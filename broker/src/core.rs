@@ -237,6 +237,26 @@ impl BrokerCore {
         self.shards.get(offset.shard() as usize)?.as_ref()
     }
 
+    /// Runs `round` on this core every `interval` of its settings until the core closes or is
+    /// gone. The interval is read again before each wait, so UPDATE_BROKER_CONFIG changes it.
+    pub async fn every<F: std::future::Future<Output = ()>>(
+        core: Weak<BrokerCore>,
+        interval: impl Fn(&BrokerConfig) -> Duration,
+        mut round: impl FnMut(Rc<BrokerCore>) -> F,
+    ) {
+        loop {
+            let Some(wait) = core.upgrade().map(|c| interval(&c.config())) else {
+                return;
+            };
+            glommio::timer::sleep(wait).await;
+            let Some(c) = core.upgrade() else { return };
+            if c.is_closing() {
+                return;
+            }
+            round(c).await;
+        }
+    }
+
     pub fn is_closing(&self) -> bool {
         self.closing.get()
     }

@@ -486,28 +486,20 @@ fn forgotten_offsets(core: &BrokerCore) -> Vec<String> {
 
 /// Writes every core's progress and drops clients that stopped sending heartbeats.
 async fn housekeeping(core: Weak<BrokerCore>, files: Rc<ProgressFiles>) {
-    loop {
-        let Some(interval) = core
-            .upgrade()
-            .map(|c| c.config().flush_consumer_offset_interval)
-        else {
-            return;
-        };
-        glommio::timer::sleep(interval).await;
-        let Some(c) = core.upgrade() else { return };
-        if c.is_closing() {
-            return;
-        }
-        let progress = c.all_progress().await;
-        files.write(progress, forgotten_offsets(&c), false).await;
-        let changed = match &c.control {
-            Some(control) => control.clients.borrow_mut().expire(Instant::now()),
-            None => Vec::new(),
-        };
-        for group in changed {
-            log::info!("consumer group {group}: a member stopped sending heartbeats");
-            notify_group_changed(&c, &group).await;
-        }
+    let interval = |config: &BrokerConfig| config.flush_consumer_offset_interval;
+    BrokerCore::every(core, interval, |c| housekeeping_round(c, files.clone())).await;
+}
+
+async fn housekeeping_round(c: Rc<BrokerCore>, files: Rc<ProgressFiles>) {
+    let progress = c.all_progress().await;
+    files.write(progress, forgotten_offsets(&c), false).await;
+    let changed = match &c.control {
+        Some(control) => control.clients.borrow_mut().expire(Instant::now()),
+        None => Vec::new(),
+    };
+    for group in changed {
+        log::info!("consumer group {group}: a member stopped sending heartbeats");
+        notify_group_changed(&c, &group).await;
     }
 }
 

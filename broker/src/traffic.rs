@@ -316,14 +316,14 @@ impl crate::core::BrokerCore {
 
 /// Samples a core's traffic every second until the core closes.
 pub async fn keep_sampling(core: std::rc::Weak<crate::core::BrokerCore>) {
-    loop {
-        glommio::timer::sleep(SAMPLE_EVERY).await;
-        let Some(c) = core.upgrade() else { return };
-        if c.is_closing() {
-            return;
-        }
-        c.traffic.sample(Instant::now(), SystemTime::now());
-    }
+    crate::core::BrokerCore::every(
+        core,
+        |_| SAMPLE_EVERY,
+        |c| async move {
+            c.traffic.sample(Instant::now(), SystemTime::now());
+        },
+    )
+    .await;
 }
 
 /// Days since the epoch in local time.

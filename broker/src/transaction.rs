@@ -293,22 +293,13 @@ pub fn start(core: &Rc<BrokerCore>) {
 }
 
 async fn keep_checking(core: Weak<BrokerCore>) {
-    loop {
-        let Some(interval) = core
-            .upgrade()
-            .map(|c| c.config().transactions.check_interval)
-        else {
-            return;
-        };
-        glommio::timer::sleep(interval).await;
-        let Some(c) = core.upgrade() else { return };
-        if c.is_closing() {
-            return;
-        }
+    let interval = |config: &crate::config::BrokerConfig| config.transactions.check_interval;
+    BrokerCore::every(core, interval, |c| async move {
         if let Err(e) = check_round(&c).await {
             log::warn!("transactions: check round stopped: {e}");
         }
-    }
+    })
+    .await;
 }
 
 /// What a round does with the half at the position it reached.

@@ -20,6 +20,8 @@ use std::net::SocketAddr;
 
 pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand) -> Handled {
     let h = send_header(req)?;
+    // One version of the settings for the whole request (UPDATE_BROKER_CONFIG may replace them).
+    let config = core.config();
     super::broker_permits(core, PERM_WRITE, "sending")?;
     let mut topic = topic_for_send(core, &h).await?;
     let mut queue_id = queue_for_send(&topic, h.queue_id, client.peer)?;
@@ -33,12 +35,12 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
         .map_err(|why| Refusal::new(ResponseCode::MESSAGE_ILLEGAL, why))?;
     let batch = req.request_code() == RequestCode::SEND_BATCH_MESSAGE;
     let half = !batch && transaction::is_half(&props, h.reconsume_times.unwrap_or(0), delay_level);
-    if half && core.config().transactions.reject {
+    if half && config.transactions.reject {
         return Err(Refusal::new(
             ResponseCode::NO_PERMISSION,
             format!(
                 "the broker[{}] sending transaction message is forbidden",
-                core.config().broker_ip1
+                config.broker_ip1
             ),
         ));
     }
@@ -60,7 +62,7 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
             ));
         }
         schedule::redirect_to_schedule(
-            &core.config().message_delay_level,
+            &config.message_delay_level,
             delay_level,
             &topic.topic_name,
             queue_id,
@@ -69,7 +71,7 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
     } else {
         (topic.topic_name.clone(), queue_id)
     };
-    let stored_props = store_properties(props, &core.config().broker_cluster_name);
+    let stored_props = store_properties(props, &config.broker_cluster_name);
     let items: Vec<(Bytes, String, i32)> = if batch {
         decode_batch(&req.body)?
             .into_iter()
@@ -78,7 +80,7 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
                     m.body,
                     store_properties(
                         Properties::parse(&m.properties),
-                        &core.config().broker_cluster_name,
+                        &config.broker_cluster_name,
                     ),
                     m.flag,
                 )
@@ -106,13 +108,13 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
         })
         .collect();
     let stored = core
-        .store(messages, Some(core.config().wait_time_mills_in_send_queue))
+        .store(messages, Some(config.wait_time_mills_in_send_queue))
         .await?;
     let msg_ids: Vec<String> = stored
         .iter()
         .map(|put| {
             MessageId {
-                store_host: core.config().store_host(),
+                store_host: config.store_host(),
                 commit_log_offset: put.offset.0,
             }
             .to_string()
