@@ -133,6 +133,9 @@ pub struct BrokerConfig {
     pub long_polling_enable: bool,
     pub short_polling_time_mills: Duration,
     pub enable_property_filter: bool,
+    /// Whether the lite pull consumer's pulls (LITE_PULL_MESSAGE, which Java's 5.x
+    /// `DefaultLitePullConsumer` sends) are served.
+    pub lite_pull_message_enable: bool,
     /// Reply messages (request-reply) are stored as well as pushed to their requester.
     pub store_reply_message_enable: bool,
     /// Java clamps the period to 10..=60 s when scheduling; see [`Self::register_interval`].
@@ -199,6 +202,7 @@ impl Default for BrokerConfig {
             long_polling_enable: true,
             short_polling_time_mills: Duration::from_millis(1000),
             enable_property_filter: false,
+            lite_pull_message_enable: true,
             store_reply_message_enable: true,
             register_name_server_period: Duration::from_millis(30_000),
             wait_time_mills_in_send_queue: Duration::from_millis(200),
@@ -481,6 +485,7 @@ impl BrokerConfig {
             "longPollingEnable" => self.long_polling_enable = parse_bool(key, v)?,
             "shortPollingTimeMills" => self.short_polling_time_mills = parse_millis(key, v)?,
             "enablePropertyFilter" => self.enable_property_filter = parse_bool(key, v)?,
+            "litePullMessageEnable" => self.lite_pull_message_enable = parse_bool(key, v)?,
             "storeReplyMessageEnable" => self.store_reply_message_enable = parse_bool(key, v)?,
             "registerNameServerPeriod" => self.register_name_server_period = parse_millis(key, v)?,
             "waitTimeMillsInSendQueue" => {
@@ -606,6 +611,7 @@ impl BrokerConfig {
             "longPollingEnable" => self.long_polling_enable,
             "shortPollingTimeMills" => self.short_polling_time_mills.as_millis(),
             "enablePropertyFilter" => self.enable_property_filter,
+            "litePullMessageEnable" => self.lite_pull_message_enable,
             "storeReplyMessageEnable" => self.store_reply_message_enable,
             "registerNameServerPeriod" => self.register_name_server_period.as_millis(),
             "waitTimeMillsInSendQueue" => self.wait_time_mills_in_send_queue.as_millis(),

@@ -89,6 +89,7 @@ fn route(core: &BrokerCore, req: &RemotingCommand) -> CoreId {
         | RequestCode::SEND_REPLY_MESSAGE_V2 => queue("b", "e"),
         RequestCode::SEND_REPLY_MESSAGE => queue("topic", "queueId"),
         RequestCode::PULL_MESSAGE
+        | RequestCode::LITE_PULL_MESSAGE
         | RequestCode::QUERY_CONSUMER_OFFSET
         | RequestCode::UPDATE_CONSUMER_OFFSET
         | RequestCode::GET_MAX_OFFSET
@@ -135,7 +136,9 @@ pub async fn handle_here(
 ) -> Option<Reply> {
     let handled = match req.request_code() {
         // The one reply whose body is not copied: stored records, by reference.
-        RequestCode::PULL_MESSAGE => pull::handle(core, &req).await,
+        RequestCode::PULL_MESSAGE | RequestCode::LITE_PULL_MESSAGE => {
+            pull::handle(core, &req).await
+        }
         RequestCode::SEND_MESSAGE
         | RequestCode::SEND_MESSAGE_V2
         | RequestCode::SEND_BATCH_MESSAGE => {

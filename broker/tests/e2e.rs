@@ -189,6 +189,30 @@ fn bad_requests_get_java_codes_and_offsets_round_trip() {
     assert!(bad_topic.remark.unwrap().contains("illegal characters"));
     let no_topic = wire.call(pull("NoSuchTopic", 0, 0, 0));
     assert_eq!(no_topic.code, ResponseCode::TOPIC_NOT_EXIST.0);
+    // A topic made write-only (perm 2) takes sends and refuses pulls, saying which permission.
+    let created = wire.call(fields(
+        RequestCode::UPDATE_AND_CREATE_TOPIC,
+        &[
+            ("topic", "WriteOnly"),
+            ("defaultTopic", "TBW102"),
+            ("readQueueNums", "1"),
+            ("writeQueueNums", "1"),
+            ("perm", "2"),
+            ("topicFilterType", "SINGLE_TAG"),
+            ("order", "false"),
+        ],
+    ));
+    assert_eq!(created.code, 0, "{:?}", created.remark);
+    assert_eq!(send_raw(&mut wire, "WriteOnly", 0, b"x").code, 0);
+    let unreadable = wire.call(pull("WriteOnly", 0, 0, 0));
+    assert_eq!(
+        (unreadable.code, unreadable.remark.as_deref()),
+        (
+            ResponseCode::NO_PERMISSION.0,
+            Some("the topic[WriteOnly] pulling message is forbidden")
+        )
+    );
+    assert_eq!(unreadable.fields().get("forbiddenType"), Some("3"));
 
     assert_eq!(send_raw(&mut wire, "Offsets", 1, b"x").code, 0);
     let q = |w: &mut Wire| {

@@ -24,6 +24,7 @@ pub const LIVE_KEYS: &[&str] = &[
     "longPollingEnable",
     "shortPollingTimeMills",
     "enablePropertyFilter",
+    "litePullMessageEnable",
     "autoCreateSubscriptionGroup",
     "storeReplyMessageEnable",
     "rejectTransactionMessage",

@@ -27,6 +27,8 @@ pub const FAQ_SUFFIX: &str = "\nSee http://rocketmq.apache.org/docs/faq/ for fur
 pub struct Refusal {
     pub code: ResponseCode,
     pub remark: String,
+    /// Response header fields that say more than the code (a pull's `forbiddenType`).
+    pub fields: Vec<(&'static str, String)>,
 }
 
 impl Refusal {
@@ -34,11 +36,22 @@ impl Refusal {
         Self {
             code,
             remark: remark.into(),
+            fields: Vec::new(),
         }
     }
 
+    /// Adds a response header field.
+    pub fn with_field(mut self, name: &'static str, value: impl ToString) -> Self {
+        self.fields.push((name, value.to_string()));
+        self
+    }
+
     pub fn into_response(self, req: &RemotingCommand) -> RemotingCommand {
-        RemotingCommand::response_to(req, self.code, Some(self.remark))
+        let mut response = RemotingCommand::response_to(req, self.code, Some(self.remark));
+        for (name, value) in self.fields {
+            response.fields_mut().insert_static(name, value);
+        }
+        response
     }
 }
 

@@ -1,4 +1,7 @@
-//! PULL_MESSAGE (Java's `PullMessageProcessor`), with long polling.
+//! PULL_MESSAGE and LITE_PULL_MESSAGE (Java's `PullMessageProcessor`), with long polling.
+//!
+//! The lite pull consumer (Java 5.x `DefaultLitePullConsumer`) sends the same header under its
+//! own code, so that a broker can switch it off (`litePullMessageEnable`); it is served alike.
 //!
 //! A pull that finds nothing new is held on its queue until a message arrives there (answered at
 //! once) or its suspend timeout passes, so tailing consumers neither poll in a loop nor wait for
@@ -14,9 +17,9 @@ use crate::core::BrokerCore;
 use crate::filter::{self, sql92::Selector, PullFilter, Subscription};
 use crate::topics::PERM_READ;
 use ringmq_protocol::header::pull::{
-    pull_sys_flag, PullMessageRequestHeader, PullMessageResponseHeader,
+    forbidden_type, pull_sys_flag, PullMessageRequestHeader, PullMessageResponseHeader,
 };
-use ringmq_protocol::{RemotingCommand, ResponseCode};
+use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use ringmq_remoting::{BodyPart, FileRegion, Reply};
 use ringmq_storage::shard::{ReadResult, ReadStatus, RecordRef};
 use ringmq_storage::QueueOffset;
@@ -31,7 +34,20 @@ const SQL_SCAN_PER_MESSAGE: usize = 16;
 
 pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Result<Reply, Refusal> {
     let h: PullMessageRequestHeader = req.header()?;
-    super::broker_permits(core, PERM_READ, "pulling")?;
+    super::broker_permits(core, PERM_READ, "pulling")
+        .map_err(|r| r.with_field("forbiddenType", forbidden_type::BROKER))?;
+    if req.request_code() == RequestCode::LITE_PULL_MESSAGE
+        && !core.config().lite_pull_message_enable
+    {
+        return Err(Refusal::new(
+            ResponseCode::NO_PERMISSION,
+            format!(
+                "the broker[{}] for lite pull consumer is forbidden",
+                core.config().broker_ip1
+            ),
+        )
+        .with_field("forbiddenType", forbidden_type::BROKER));
+    }
     let known = core
         .groups
         .borrow()
@@ -57,7 +73,8 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Result<Reply, R
         return Err(Refusal::new(
             ResponseCode::NO_PERMISSION,
             format!("subscription group no permission, {}", h.consumer_group),
-        ));
+        )
+        .with_field("forbiddenType", forbidden_type::GROUP));
     }
     // As Java, judged by the group's heartbeats, which a pull without its own subscription
     // relies on (push consumers send none unless `postSubscriptionWhenPull`).
@@ -74,10 +91,11 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Result<Reply, R
                 "the consumer group[{}] can not consume by broadcast way",
                 h.consumer_group
             ),
-        ));
+        )
+        .with_field("forbiddenType", forbidden_type::BROADCASTING_DISABLED));
     }
-    let read_queues = match core.topics.borrow().get(&h.topic) {
-        Some(t) => t.read_queue_nums,
+    let (read_queues, topic_perm) = match core.topics.borrow().get(&h.topic) {
+        Some(t) => (t.read_queue_nums, t.perm),
         None => {
             return Err(Refusal::new(
                 ResponseCode::TOPIC_NOT_EXIST,
@@ -88,6 +106,13 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Result<Reply, R
             ))
         }
     };
+    if topic_perm & PERM_READ == 0 {
+        return Err(Refusal::new(
+            ResponseCode::NO_PERMISSION,
+            format!("the topic[{}] pulling message is forbidden", h.topic),
+        )
+        .with_field("forbiddenType", forbidden_type::TOPIC));
+    }
     if h.queue_id < 0 || h.queue_id >= read_queues {
         return Err(Refusal::new(
             ResponseCode::SYSTEM_ERROR,

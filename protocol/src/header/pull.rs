@@ -51,6 +51,21 @@ crate::command_header! {
     }
 }
 
+/// Values of [`PullMessageResponseHeader::forbidden_type`] (Java 5.x `ForbiddenType`): which
+/// permission refused a pull with NO_PERMISSION.
+pub mod forbidden_type {
+    /// The broker is not readable (`brokerPermission`), or refuses lite pulls.
+    pub const BROKER: i32 = 1;
+    /// The subscription group may not consume (`consumeEnable=false`).
+    pub const GROUP: i32 = 2;
+    /// The topic is not readable.
+    pub const TOPIC: i32 = 3;
+    /// The group consumes by broadcasting, which its config does not allow.
+    pub const BROADCASTING_DISABLED: i32 = 4;
+    /// The group is forbidden to read this topic.
+    pub const SUBSCRIPTION: i32 = 5;
+}
+
 /// Bits of [`PullMessageRequestHeader::sys_flag`] (Java's `PullSysFlag`).
 pub mod pull_sys_flag {
     /// The broker should store `commitOffset` as the group's offset.
