@@ -175,3 +175,15 @@ proptest! {
         let _ = PullMessageRequestHeader::decode(&fields);
     }
 }
+
+/// Found by `stored_records_survive_damage`: a size field below the size of the size and magic
+/// fields themselves made the decoder slice backwards and panic.
+#[test]
+fn a_record_claiming_fewer_bytes_than_its_header_is_refused() {
+    for total in [0i32, 4, 7] {
+        let mut raw = stored_record(b"x".to_vec(), String::new()).to_vec();
+        raw[0..4].copy_from_slice(&total.to_be_bytes());
+        assert!(StoredMessage::decode(&Bytes::from(raw.clone())).is_err());
+        assert!(StoredMessage::decode_all(&Bytes::from(raw)).is_err());
+    }
+}

@@ -170,6 +170,12 @@ impl StoredMessage {
         if total > buf.len() {
             return Err(ProtocolError::Truncated("message record"));
         }
+        // A size smaller than the size and magic fields themselves is damage, not a record.
+        if total < 8 {
+            return Err(ProtocolError::Message(
+                "record size smaller than its header",
+            ));
+        }
         let mut b = buf.slice(8..total);
         let mut r = Reader(&mut b);
         let body_crc = r.u32()?;
