@@ -11,7 +11,8 @@ use crate::filter::Subscription;
 use crate::hops::{Answer, Ask, Tell};
 use crate::mesh::{CoreId, CONTROL_CORE};
 use ringmq_protocol::body::{
-    ClientConnection, ConsumerConnection, ConsumerData, ProducerConnection, SubscriptionData,
+    ClientConnection, ConsumerConnection, ConsumerData, ProducerConnection, ProducerInfo,
+    ProducerTableInfo, SubscriptionData,
 };
 use ringmq_protocol::{LanguageCode, RemotingCommand};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -268,6 +269,41 @@ impl ClientRegistry {
         Some(ProducerConnection {
             connection_set: g.iter().map(|(id, m)| m.connection(id)).collect(),
         })
+    }
+
+    /// The subscription to `topic` that `group`'s online members announced last
+    /// (QUERY_SUBSCRIPTION_BY_CONSUMER).
+    pub fn subscription(&self, group: &str, topic: &str) -> Option<SubscriptionData> {
+        let g = self
+            .consumers
+            .get(group)
+            .filter(|g| !g.members.is_empty())?;
+        g.subscriptions.get(topic).cloned()
+    }
+
+    /// GET_ALL_PRODUCER_INFO's answer: every producer group with a connected client. `now` and
+    /// `now_millis` are the same moment, to turn heartbeat instants into wall-clock times.
+    pub fn producer_table(&self, now: Instant, now_millis: i64) -> ProducerTableInfo {
+        let data = self
+            .producers
+            .iter()
+            .filter(|(_, members)| !members.is_empty())
+            .map(|(group, members)| {
+                let infos = members
+                    .iter()
+                    .map(|(id, m)| ProducerInfo {
+                        client_id: id.clone(),
+                        remote_ip: m.addr.peer.to_string(),
+                        language: m.version.language.to_string(),
+                        version: m.version.version,
+                        last_update_timestamp: now_millis
+                            - now.saturating_duration_since(m.last_heartbeat).as_millis() as i64,
+                    })
+                    .collect();
+                (group.clone(), infos)
+            })
+            .collect();
+        ProducerTableInfo { data }
     }
 
     /// A consumer group's subscriptions and message model, as last announced.

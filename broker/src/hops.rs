@@ -6,6 +6,7 @@
 //! core. A request runs where its state is ([`crate::service`] routes it); when it needs
 //! something owned elsewhere it asks for it here. The methods at the bottom are those asks,
 //! written so callers need not know where the state is: each serves locally when it can.
+//! The admin's views of the whole broker, gathered from every core, are in [`crate::survey`].
 //!
 //! Every message is a plain value (`Send`), never a closure or a reference into a core.
 
@@ -19,9 +20,10 @@ use crate::mesh::{CoreId, Envelope, MeshError, CONTROL_CORE};
 use crate::topics::{TopicChange, TopicTable, RETRY_GROUP_TOPIC_PREFIX};
 use crate::traffic::TrafficReport;
 use crate::transaction::{self, QueueRecords};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use ringmq_protocol::body::{
-    MessageQueue, OffsetWrapper, SubscriptionGroupConfig, TopicConfig, TopicOffset, TopicStatsTable,
+    MessageQueue, OffsetWrapper, QueueTimeSpan, SubscriptionGroupConfig, TopicConfig,
+    TopicStatsTable,
 };
 use ringmq_protocol::{RemotingCommand, ResponseCode};
 use ringmq_remoting::Reply;
@@ -92,6 +94,9 @@ pub enum Ask {
     /// A group's progress on this core's queues of some topics (GET_CONSUME_STATS).
     /// [`Answer::ConsumeStats`].
     ConsumeStats { group: String, topics: Vec<String> },
+    /// How far in time a group has consumed this core's queues of a topic
+    /// (QUERY_CONSUME_TIME_SPAN). [`Answer::TimeSpans`].
+    ConsumeTimeSpans { group: String, topic: String },
     /// Where a group stands on this core's queues of a topic, and where a time is
     /// (INVOKE_BROKER_TO_RESET_OFFSET). [`Answer::ResetPositions`].
     ResetPositions(ResetQuery),
@@ -136,6 +141,7 @@ pub enum Answer {
     Names(BTreeSet<String>),
     StatsView(Option<[crate::stats::Window; 3]>),
     ConsumeStats(Result<Vec<(MessageQueue, OffsetWrapper)>, HopError>),
+    TimeSpans(Result<Vec<QueueTimeSpan>, HopError>),
     ResetPositions(Result<Vec<ResetPosition>, HopError>),
     Found(Result<Vec<Bytes>, HopError>),
     Records(Result<QueueRecords, HopError>),
@@ -329,6 +335,9 @@ async fn serve_ask(core: &Rc<BrokerCore>, ask: Ask) -> Answer {
         Ask::ConsumeStats { group, topics } => {
             Answer::ConsumeStats(core.consume_stats_here(&group, &topics).await)
         }
+        Ask::ConsumeTimeSpans { group, topic } => {
+            Answer::TimeSpans(core.consume_time_spans_here(&group, &topic).await)
+        }
         Ask::ResetPositions(q) => {
             Answer::ResetPositions(reset_offset::positions_here(core, &q).await)
         }
@@ -395,24 +404,8 @@ fn serve_tell(core: &Rc<BrokerCore>, tell: Tell) {
     }
 }
 
-/// When the message just before queue offset `end` was stored; 0 if there is none.
-async fn last_store_time(
-    shard: &ringmq_storage::shard::Shard,
-    topic: &str,
-    queue_id: i32,
-    end: i64,
-) -> Result<i64, StorageError> {
-    if end <= 0 {
-        return Ok(0);
-    }
-    Ok(shard
-        .store_time_at(topic, queue_id, QueueOffset(end - 1))
-        .await?
-        .unwrap_or(0))
-}
-
 /// Asks whose answer is not of the kind expected.
-fn wrong(core: CoreId) -> MeshError {
+pub(crate) fn wrong(core: CoreId) -> MeshError {
     MeshError::WrongAnswer(core)
 }
 
@@ -585,174 +578,6 @@ impl BrokerCore {
                 log::warn!("{table} change not applied on core {core}: {e}");
             }
         }
-    }
-
-    /// Runs `ask` on every core, this one included, and collects what each found.
-    pub(crate) async fn everywhere<T>(
-        &self,
-        here: Result<Vec<T>, HopError>,
-        ask: impl Fn() -> Ask,
-        pick: impl Fn(Answer) -> Option<Result<Vec<T>, HopError>>,
-    ) -> Result<Vec<T>, HopError> {
-        let mut all = here?;
-        for (core, answer) in self.mesh.ask_all(ask).await {
-            match pick(answer?) {
-                Some(found) => all.extend(found?),
-                None => return Err(wrong(core).into()),
-            }
-        }
-        Ok(all)
-    }
-
-    /// GET_TOPIC_STATS_INFO's table, from every core: each core's queues and put rate.
-    pub async fn topic_stats(&self, topic: &str) -> Result<TopicStatsTable, HopError> {
-        let here = self.topic_stats_here(topic).await.map(|t| vec![t]);
-        let parts = self
-            .everywhere(
-                here,
-                || Ask::TopicStats(topic.to_owned()),
-                |a| match a {
-                    Answer::TopicStats(r) => Some(r.map(|t| vec![t])),
-                    _ => None,
-                },
-            )
-            .await?;
-        let mut all = TopicStatsTable::default();
-        for part in parts {
-            all.offset_table.extend(part.offset_table);
-            all.topic_put_tps += part.topic_put_tps;
-        }
-        Ok(all)
-    }
-
-    async fn topic_stats_here(&self, topic: &str) -> Result<TopicStatsTable, HopError> {
-        let write_queues = self
-            .topics
-            .borrow()
-            .get(topic)
-            .map_or(0, |t| t.write_queue_nums);
-        let mut table = TopicStatsTable {
-            topic_put_tps: self.traffic.topic_put_tps(topic, Instant::now()),
-            ..Default::default()
-        };
-        for queue_id in 0..write_queues {
-            let Some(shard) = self.local_shard(topic, queue_id) else {
-                continue;
-            };
-            let (min, max) = (
-                shard.min_offset(topic, queue_id),
-                shard.max_offset(topic, queue_id),
-            );
-            let last_update_timestamp = last_store_time(shard, topic, queue_id, max.0).await?;
-            table.offset_table.insert(
-                self.message_queue(topic, queue_id),
-                TopicOffset {
-                    min_offset: min.0,
-                    max_offset: max.0,
-                    last_update_timestamp,
-                },
-            );
-        }
-        Ok(table)
-    }
-
-    /// GET_CONSUME_STATS's table for `topics`, from every core.
-    pub async fn consume_stats(
-        &self,
-        group: &str,
-        topics: &[String],
-    ) -> Result<Vec<(MessageQueue, OffsetWrapper)>, HopError> {
-        let here = self.consume_stats_here(group, topics).await;
-        self.everywhere(
-            here,
-            || Ask::ConsumeStats {
-                group: group.to_owned(),
-                topics: topics.to_vec(),
-            },
-            |a| match a {
-                Answer::ConsumeStats(r) => Some(r),
-                _ => None,
-            },
-        )
-        .await
-    }
-
-    async fn consume_stats_here(
-        &self,
-        group: &str,
-        topics: &[String],
-    ) -> Result<Vec<(MessageQueue, OffsetWrapper)>, HopError> {
-        let mut table = Vec::new();
-        for topic in topics {
-            let read_queues = self
-                .topics
-                .borrow()
-                .get(topic)
-                .map_or(0, |t| t.read_queue_nums);
-            for queue_id in 0..read_queues {
-                let Some(shard) = self.local_shard(topic, queue_id) else {
-                    continue;
-                };
-                let broker_offset = shard.max_offset(topic, queue_id).0.max(0);
-                let consumer_offset = self
-                    .offsets
-                    .borrow()
-                    .query(group, topic, queue_id)
-                    .unwrap_or(0)
-                    .max(0);
-                // Java reports when the last consumed message was stored.
-                let last_timestamp =
-                    last_store_time(shard, topic, queue_id, consumer_offset).await?;
-                table.push((
-                    self.message_queue(topic, queue_id),
-                    OffsetWrapper {
-                        broker_offset,
-                        consumer_offset,
-                        // Pull positions are not tracked: Java answers the committed offset too
-                        // for a queue not pulled since the broker started.
-                        pull_offset: consumer_offset,
-                        last_timestamp,
-                    },
-                ));
-            }
-        }
-        Ok(table)
-    }
-
-    /// QUERY_MESSAGE's matches (encoded messages), from every core, at most `q.max`.
-    pub async fn query(&self, q: &KeyQuery) -> Result<Vec<Bytes>, HopError> {
-        let here = self.query_here(q).await;
-        let mut found = self
-            .everywhere(
-                here,
-                || Ask::Query(q.clone()),
-                |a| match a {
-                    Answer::Found(r) => Some(r),
-                    _ => None,
-                },
-            )
-            .await?;
-        found.truncate(q.max);
-        Ok(found)
-    }
-
-    async fn query_here(&self, q: &KeyQuery) -> Result<Vec<Bytes>, HopError> {
-        let mut found = Vec::new();
-        for shard in self.owned_shards() {
-            if found.len() >= q.max {
-                break;
-            }
-            for msg in shard
-                .query_by_key(&q.topic, &q.key, q.max - found.len(), q.begin, q.end)
-                .await?
-            {
-                let mut out = BytesMut::new();
-                msg.encode(&mut out)
-                    .map_err(|e| StorageError::InvalidMessage(e.to_string()))?;
-                found.push(out.freeze());
-            }
-        }
-        Ok(found)
     }
 
     /// The progress this core holds, for the control core to write.

@@ -27,8 +27,9 @@
 //! | the settings in force (UPDATE_BROKER_CONFIG changes them, [`config::live`]) | every core has its own; core 0 applies an update and hands it to the others |
 //!
 //! [`service`] runs each request on the core that owns what it touches; [`hops`] is everything
-//! cores ask of each other, over the channels of [`mesh`]. No state is shared between cores and
-//! nothing on the data path takes a lock.
+//! cores ask of each other, over the channels of [`mesh`], and [`survey`] the admin's views
+//! that gather every core's part. No state is shared between cores and nothing on the data path
+//! takes a lock.
 
 pub mod clients;
 pub mod config;
@@ -47,6 +48,7 @@ pub mod schedule;
 pub mod server;
 pub mod service;
 pub mod stats;
+pub mod survey;
 pub mod topics;
 pub mod traffic;
 pub mod transaction;

@@ -204,7 +204,8 @@ pub fn next_version(v: &DataVersion) -> DataVersion {
     }
 }
 
-fn now_millis() -> i64 {
+/// The wall clock in epoch milliseconds, as Java's `System.currentTimeMillis`.
+pub fn now_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)

@@ -11,8 +11,8 @@
 use crate::clients::ClientAddr;
 use crate::core::BrokerCore;
 use crate::handlers::{
-    admin, broker_config, client, lookup, offsets, pull, reply, reset_offset, runtime_info, send,
-    send_back, transaction, Refusal,
+    admin, broker_config, client, inspect, lookup, offsets, pull, reply, reset_offset,
+    runtime_info, send, send_back, transaction, Refusal,
 };
 use crate::hops::{Answer, Ask};
 use crate::mesh::{CoreId, CONTROL_CORE};
@@ -120,7 +120,9 @@ fn route(core: &BrokerCore, req: &RemotingCommand) -> CoreId {
         | RequestCode::GET_BROKER_CONSUME_STATS
         | RequestCode::UPDATE_BROKER_CONFIG
         | RequestCode::GET_CONSUMER_RUNNING_INFO
-        | RequestCode::CONSUME_MESSAGE_DIRECTLY => Some(CONTROL_CORE),
+        | RequestCode::CONSUME_MESSAGE_DIRECTLY
+        | RequestCode::QUERY_SUBSCRIPTION_BY_CONSUMER
+        | RequestCode::GET_ALL_PRODUCER_INFO => Some(CONTROL_CORE),
         // The half queue's core keeps the transaction ledger.
         RequestCode::END_TRANSACTION => Some(core.owner_of_queue(TRANS_HALF_TOPIC, HALF_QUEUE)),
         _ => None,
@@ -176,6 +178,11 @@ pub async fn handle_here(
         | RequestCode::QUERY_TOPIC_CONSUME_BY_WHO
         | RequestCode::CLONE_GROUP_OFFSET
         | RequestCode::VIEW_BROKER_STATS_DATA => admin::handle(core, &req).await.map(Reply::from),
+        RequestCode::GET_TOPIC_CONFIG
+        | RequestCode::QUERY_TOPICS_BY_CONSUMER
+        | RequestCode::QUERY_SUBSCRIPTION_BY_CONSUMER
+        | RequestCode::QUERY_CONSUME_TIME_SPAN
+        | RequestCode::GET_ALL_PRODUCER_INFO => inspect::handle(core, &req).await.map(Reply::from),
         RequestCode::GET_BROKER_CONFIG => broker_config::get(core, &req).map(Reply::from),
         RequestCode::UPDATE_BROKER_CONFIG => broker_config::update(core, &client, &req)
             .await

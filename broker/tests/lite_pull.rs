@@ -70,24 +70,6 @@ fn field(answer: &ringmq_protocol::RemotingCommand, name: &str) -> Option<i64> {
     answer.fields().get(name)?.parse().ok()
 }
 
-/// The group's committed offsets on the broker, summed over the topic's queues.
-fn committed_total(broker: &str, queues: i32) -> i64 {
-    let mut wire = Wire::connect(broker);
-    (0..queues)
-        .map(|q| {
-            let answer = wire.call(fields(
-                RequestCode::QUERY_CONSUMER_OFFSET,
-                &[
-                    ("consumerGroup", GROUP),
-                    ("topic", TOPIC),
-                    ("queueId", &q.to_string()),
-                ],
-            ));
-            field(&answer, "offset").unwrap_or(0)
-        })
-        .sum()
-}
-
 #[test]
 fn a_lite_pull_consumer_gets_every_message_and_a_successor_resumes_from_its_commit() {
     let namesrv = start_namesrv();
@@ -126,7 +108,7 @@ fn a_lite_pull_consumer_gets_every_message_and_a_successor_resumes_from_its_comm
     });
     // Shutdown writes the committed offsets to the broker (UPDATE_CONSUMER_OFFSET).
     wait_until("the offsets on the broker", Duration::from_secs(10), || {
-        committed_total(&broker.addr, 4) == 40
+        common::committed_total(&broker.addr, GROUP, TOPIC, 4) == 40
     });
 
     send(40..60);

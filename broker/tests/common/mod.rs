@@ -458,3 +458,22 @@ pub fn noise(len: usize, mut seed: u64) -> Vec<u8> {
         })
         .collect()
 }
+
+/// `group`'s committed offsets on `topic` at the broker, summed over queues `0..queues` (a queue
+/// without one counts 0).
+pub fn committed_total(broker: &str, group: &str, topic: &str, queues: i32) -> i64 {
+    let mut wire = Wire::connect(broker);
+    (0..queues)
+        .filter_map(|q| {
+            let answer = wire.call(fields(
+                RequestCode::QUERY_CONSUMER_OFFSET,
+                &[
+                    ("consumerGroup", group),
+                    ("topic", topic),
+                    ("queueId", &q.to_string()),
+                ],
+            ));
+            answer.fields().get("offset")?.parse::<i64>().ok()
+        })
+        .sum()
+}

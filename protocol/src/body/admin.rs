@@ -1,0 +1,60 @@
+//! Bodies of the admin's questions about consumers and producers that `client.rs` does not
+//! already carry: QUERY_CONSUME_TIME_SPAN, QUERY_SUBSCRIPTION_BY_CONSUMER, GET_ALL_PRODUCER_INFO.
+
+use super::{MessageQueue, SubscriptionData};
+use std::collections::BTreeMap;
+
+crate::json_bean! {
+    /// How far in time a group has consumed one queue (Java's `QueueTimeSpan`). Times are epoch
+    /// milliseconds of when messages were stored.
+    pub struct QueueTimeSpan {
+        pub message_queue: MessageQueue => "messageQueue",
+        /// The queue's oldest message.
+        pub min_time_stamp: i64 => "minTimeStamp",
+        /// The queue's newest message.
+        pub max_time_stamp: i64 => "maxTimeStamp",
+        /// The last message the group consumed (the oldest message if it consumed none).
+        pub consume_time_stamp: i64 => "consumeTimeStamp",
+        /// How long ago the first message the group has not consumed was stored; 0 when the
+        /// group is caught up.
+        pub delay_time: i64 => "delayTime",
+    }
+}
+
+crate::json_bean! {
+    /// QUERY_CONSUME_TIME_SPAN answer: one span per write queue of the topic.
+    pub struct QueryConsumeTimeSpanBody {
+        pub consume_time_span_set: Vec<QueueTimeSpan> => "consumeTimeSpanSet",
+    }
+}
+
+crate::json_bean! {
+    /// QUERY_SUBSCRIPTION_BY_CONSUMER answer: the subscription the group's online members
+    /// announced for the topic (none when it has no such member).
+    pub struct QuerySubscriptionResponseBody {
+        pub subscription_data: Option<SubscriptionData> => "subscriptionData",
+        pub group: String => "group",
+        pub topic: String => "topic",
+    }
+}
+
+crate::json_bean! {
+    /// One connected producer client (Java's `ProducerInfo`).
+    pub struct ProducerInfo {
+        pub client_id: String => "clientId",
+        /// `ip:port` of the client's end of the connection.
+        pub remote_ip: String => "remoteIP",
+        /// The client's `LanguageCode` name.
+        pub language: String => "language",
+        pub version: i32 => "version",
+        /// Epoch milliseconds of its last heartbeat.
+        pub last_update_timestamp: i64 => "lastUpdateTimestamp",
+    }
+}
+
+crate::json_bean! {
+    /// GET_ALL_PRODUCER_INFO answer: producer group -> its connected clients.
+    pub struct ProducerTableInfo {
+        pub data: BTreeMap<String, Vec<ProducerInfo>> => "data",
+    }
+}
