@@ -338,6 +338,22 @@ pub enum ProducerWanted {
 // Reaching clients from any core: their connections live on the core that accepted them, the
 // registry on the control core.
 impl BrokerCore {
+    /// The subscription to `topic` that `group`'s online members announced, from the control
+    /// core's registry wherever this runs.
+    pub async fn subscription_of(&self, group: &str, topic: &str) -> Option<SubscriptionData> {
+        if let Some(control) = &self.control {
+            return control.clients.borrow().subscription(group, topic);
+        }
+        let ask = Ask::SubscriptionOf {
+            group: group.to_owned(),
+            topic: topic.to_owned(),
+        };
+        match self.mesh.ask(CONTROL_CORE, ask).await {
+            Ok(Answer::Subscription(found)) => found,
+            _ => None,
+        }
+    }
+
     /// Sends `command` to a client, wherever its connection is, and waits for the client's
     /// answer, at most `timeout` (Java's `Broker2Client.callClient`). `None`: no answer in time,
     /// or the client is gone.

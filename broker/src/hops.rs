@@ -22,8 +22,8 @@ use crate::traffic::TrafficReport;
 use crate::transaction::{self, QueueRecords};
 use bytes::Bytes;
 use ringmq_protocol::body::{
-    MessageQueue, OffsetWrapper, QueueTimeSpan, SubscriptionGroupConfig, TopicConfig,
-    TopicStatsTable,
+    MessageQueue, OffsetWrapper, QueueTimeSpan, SubscriptionData, SubscriptionGroupConfig,
+    TopicConfig, TopicStatsTable,
 };
 use ringmq_protocol::{RemotingCommand, ResponseCode};
 use ringmq_remoting::Reply;
@@ -94,6 +94,9 @@ pub enum Ask {
     /// A group's progress on this core's queues of some topics (GET_CONSUME_STATS).
     /// [`Answer::ConsumeStats`].
     ConsumeStats { group: String, topics: Vec<String> },
+    /// To the control core: the subscription a consumer group's online members announced for
+    /// a topic. [`Answer::Subscription`].
+    SubscriptionOf { group: String, topic: String },
     /// How far in time a group has consumed this core's queues of a topic
     /// (QUERY_CONSUME_TIME_SPAN). [`Answer::TimeSpans`].
     ConsumeTimeSpans { group: String, topic: String },
@@ -142,6 +145,7 @@ pub enum Answer {
     StatsView(Option<[crate::stats::Window; 3]>),
     ConsumeStats(Result<Vec<(MessageQueue, OffsetWrapper)>, HopError>),
     TimeSpans(Result<Vec<QueueTimeSpan>, HopError>),
+    Subscription(Option<SubscriptionData>),
     ResetPositions(Result<Vec<ResetPosition>, HopError>),
     Found(Result<Vec<Bytes>, HopError>),
     Records(Result<QueueRecords, HopError>),
@@ -334,6 +338,9 @@ async fn serve_ask(core: &Rc<BrokerCore>, ask: Ask) -> Answer {
         }
         Ask::ConsumeStats { group, topics } => {
             Answer::ConsumeStats(core.consume_stats_here(&group, &topics).await)
+        }
+        Ask::SubscriptionOf { group, topic } => {
+            Answer::Subscription(core.subscription_of(&group, &topic).await)
         }
         Ask::ConsumeTimeSpans { group, topic } => {
             Answer::TimeSpans(core.consume_time_spans_here(&group, &topic).await)

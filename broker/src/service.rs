@@ -90,6 +90,7 @@ fn route(core: &BrokerCore, req: &RemotingCommand) -> CoreId {
         RequestCode::SEND_REPLY_MESSAGE => queue("topic", "queueId"),
         RequestCode::PULL_MESSAGE
         | RequestCode::LITE_PULL_MESSAGE
+        | RequestCode::QUERY_CONSUME_QUEUE
         | RequestCode::QUERY_CONSUMER_OFFSET
         | RequestCode::UPDATE_CONSUMER_OFFSET
         | RequestCode::GET_MAX_OFFSET
@@ -182,7 +183,8 @@ pub async fn handle_here(
         | RequestCode::QUERY_TOPICS_BY_CONSUMER
         | RequestCode::QUERY_SUBSCRIPTION_BY_CONSUMER
         | RequestCode::QUERY_CONSUME_TIME_SPAN
-        | RequestCode::GET_ALL_PRODUCER_INFO => inspect::handle(core, &req).await.map(Reply::from),
+        | RequestCode::GET_ALL_PRODUCER_INFO
+        | RequestCode::QUERY_CONSUME_QUEUE => inspect::handle(core, &req).await.map(Reply::from),
         RequestCode::GET_BROKER_CONFIG => broker_config::get(core, &req).map(Reply::from),
         RequestCode::UPDATE_BROKER_CONFIG => broker_config::update(core, &client, &req)
             .await

@@ -1,7 +1,8 @@
 //! The admin's read-only questions about a topic, a consumer group and the producers, asked by
 //! the third-party admin (Java's `DefaultMQAdminExt`) of a two-core broker whose queues are
 //! spread over both cores: GET_TOPIC_CONFIG, QUERY_TOPICS_BY_CONSUMER,
-//! QUERY_SUBSCRIPTION_BY_CONSUMER, QUERY_CONSUME_TIME_SPAN and GET_ALL_PRODUCER_INFO.
+//! QUERY_SUBSCRIPTION_BY_CONSUMER, QUERY_CONSUME_TIME_SPAN, GET_ALL_PRODUCER_INFO and
+//! QUERY_CONSUME_QUEUE.
 
 mod common;
 
@@ -124,6 +125,65 @@ fn an_admin_sees_topic_config_subscriptions_time_spans_and_producers() {
             "a caught-up queue: {span:?}"
         );
     }
+    // QUERY_CONSUME_QUEUE (`mqadmin queryCq`): queue 0's entries, and the group's subscription.
+    let cq = owner
+        .block_on(admin.query_consume_queue(
+            broker.addr.clone().into(),
+            TOPIC.into(),
+            0,
+            0,
+            32,
+            GROUP.into(),
+        ))
+        .expect("consume queue");
+    let entries = cq.queue_data.unwrap_or_default();
+    assert_eq!(cq.min_queue_index, 0);
+    assert!(cq.max_queue_index > 0);
+    assert_eq!(entries.len() as i64, cq.max_queue_index, "{entries:?}");
+    // Java's String.hashCode of the tag "T".
+    assert!(entries.iter().all(|e| e.tags_code == 84), "{entries:?}");
+    assert!(
+        entries
+            .windows(2)
+            .all(|w| w[0].physic_offset < w[1].physic_offset),
+        "{entries:?}"
+    );
+    assert!(entries
+        .iter()
+        .all(|e| e.physic_size > 100 && e.physic_size < 1024));
+    let sub = cq
+        .subscription_data
+        .expect("the online group's subscription");
+    assert_eq!(sub.sub_string.as_str(), "*");
+    // Java's answers for an index past the queue (SUCCESS, no body) and an unknown queue.
+    let mut wire = Wire::connect(&broker.addr);
+    let past = wire.call(common::fields(
+        RequestCode::QUERY_CONSUME_QUEUE,
+        &[
+            ("topic", TOPIC),
+            ("queueId", "0"),
+            ("index", "1000"),
+            ("count", "5"),
+        ],
+    ));
+    assert_eq!(
+        (past.code, past.remark.as_deref(), past.body.len()),
+        (0, Some("Index 1000 of 0@InspectTopic is not exist!"), 0)
+    );
+    let unknown = wire.call(common::fields(
+        RequestCode::QUERY_CONSUME_QUEUE,
+        &[
+            ("topic", TOPIC),
+            ("queueId", "99"),
+            ("index", "0"),
+            ("count", "5"),
+        ],
+    ));
+    assert_eq!(
+        (unknown.code, unknown.remark.as_deref()),
+        (1, Some("99@InspectTopic is not exist!"))
+    );
+
     // A message nobody consumes: its queue lags by about the message's age.
     owner.block_on(consumer.shutdown());
     let sent = owner

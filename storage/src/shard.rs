@@ -524,6 +524,22 @@ impl Shard {
             .map_or(QueueOffset(0), ConsumeQueue::max_offset)
     }
 
+    /// Up to `max` consume-queue entries of a queue from `from` on, holes left out, or `None`
+    /// when the shard has no such queue (QUERY_CONSUME_QUEUE, `mqadmin queryCq`).
+    pub fn queue_entries(
+        &self,
+        topic: &str,
+        queue_id: i32,
+        from: QueueOffset,
+        max: usize,
+    ) -> Result<Option<Vec<(QueueOffset, CqEntry)>>> {
+        let queues = self.queues.borrow();
+        let Some(queue) = queues.get(&(topic.to_owned(), queue_id)) else {
+            return Ok(None);
+        };
+        queue.entries(from, max).map(Some)
+    }
+
     /// Messages of `topic` whose `KEYS` contain `key`, or whose unique key is `key`, stored within
     /// `[begin, end]` (ms), newest first, at most `max` (QUERY_MESSAGE). The index returns
     /// candidates by key hash; each is read and checked, so hash collisions never show.

@@ -1,16 +1,22 @@
 //! The admin's read-only questions about one topic, group or the producers (5.x
 //! `DefaultMQAdminExt` and the dashboard ask them): GET_TOPIC_CONFIG, QUERY_TOPICS_BY_CONSUMER,
-//! QUERY_SUBSCRIPTION_BY_CONSUMER, QUERY_CONSUME_TIME_SPAN, GET_ALL_PRODUCER_INFO.
+//! QUERY_SUBSCRIPTION_BY_CONSUMER, QUERY_CONSUME_TIME_SPAN, GET_ALL_PRODUCER_INFO, and
+//! QUERY_CONSUME_QUEUE (`mqadmin queryCq`).
 //!
-//! The ones that read the client registry run on the control core (see [`crate::service`]);
-//! the others gather what they need from every core ([`crate::survey`]).
+//! The ones that read the client registry run on the control core (see [`crate::service`]),
+//! QUERY_CONSUME_QUEUE on its queue's core; the others gather what they need from every core
+//! ([`crate::survey`]).
 
 use super::{ok, Handled, Refusal};
 use crate::core::BrokerCore;
-use ringmq_protocol::body::{QueryConsumeTimeSpanBody, QuerySubscriptionResponseBody, TopicList};
+use ringmq_protocol::body::{
+    ConsumeQueueData, QueryConsumeQueueResponseBody, QueryConsumeTimeSpanBody,
+    QuerySubscriptionResponseBody, TopicList,
+};
 use ringmq_protocol::header::admin::*;
 use ringmq_protocol::json::{self, JsonStyle};
 use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use ringmq_storage::QueueOffset;
 use std::time::Instant;
 
 pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
@@ -73,9 +79,74 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
                 .producer_table(Instant::now(), crate::persist::now_millis());
             Ok(ok(req).with_body(json::to_vec(&table, JsonStyle::Fastjson)))
         }
+        RequestCode::QUERY_CONSUME_QUEUE => {
+            let h: QueryConsumeQueueRequestHeader = req.header()?;
+            query_consume_queue(core, req, h).await
+        }
         other => Err(Refusal::new(
             ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
             format!(" request type {} not supported", other.0),
         )),
     }
+}
+
+/// Entries read per QUERY_CONSUME_QUEUE at most, whatever `count` asks (Java stops at the end of
+/// the index file, 300,000 entries): the answer is built in memory.
+const MAX_QUEUE_ENTRIES: usize = 1024;
+
+/// Java's `queryConsumeQueue`: the queue's extent, the asked group's subscription, and `count`
+/// entries from `index`. Java answers SUCCESS without a body, and says why in the remark, when
+/// the index is outside the queue.
+async fn query_consume_queue(
+    core: &BrokerCore,
+    req: &RemotingCommand,
+    h: QueryConsumeQueueRequestHeader,
+) -> Handled {
+    let missing = || {
+        Refusal::new(
+            ResponseCode::SYSTEM_ERROR,
+            format!("{}@{} is not exist!", h.queue_id, h.topic),
+        )
+    };
+    let shard = core
+        .local_shard(&h.topic, h.queue_id)
+        .cloned()
+        .ok_or_else(missing)?;
+    let count = usize::try_from(h.count).unwrap_or(0).min(MAX_QUEUE_ENTRIES);
+    let entries = shard
+        .queue_entries(&h.topic, h.queue_id, QueueOffset(h.index), count)?
+        .ok_or_else(missing)?;
+    let (min, max) = (
+        shard.min_offset(&h.topic, h.queue_id).0,
+        shard.max_offset(&h.topic, h.queue_id).0,
+    );
+    if h.index < min || h.index >= max {
+        return Ok(ok(req).with_remark(format!(
+            "Index {} of {}@{} is not exist!",
+            h.index, h.queue_id, h.topic
+        )));
+    }
+    let mut body = QueryConsumeQueueResponseBody {
+        max_queue_index: max,
+        min_queue_index: min,
+        queue_data: entries
+            .into_iter()
+            .map(|(_, e)| ConsumeQueueData {
+                physic_offset: e.commit_log_offset.0,
+                physic_size: e.size as i32,
+                tags_code: e.tag_code,
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    if let Some(group) = &h.consumer_group {
+        body.subscription_data = core.subscription_of(group, &h.topic).await;
+        // Java writes the group's SQL92 filter data here; for a tag subscription it has none.
+        body.filter_data = Some(match body.subscription_data {
+            Some(_) => "null".to_owned(),
+            None => format!("{group}@{} is not online!", h.topic),
+        });
+    }
+    Ok(ok(req).with_body(json::to_vec(&body, JsonStyle::Fastjson)))
 }

@@ -1,5 +1,6 @@
-//! Bodies of the admin's questions about consumers and producers that `client.rs` does not
-//! already carry: QUERY_CONSUME_TIME_SPAN, QUERY_SUBSCRIPTION_BY_CONSUMER, GET_ALL_PRODUCER_INFO.
+//! Bodies of the admin's questions about queues, consumers and producers that `client.rs` does
+//! not already carry: QUERY_CONSUME_TIME_SPAN, QUERY_SUBSCRIPTION_BY_CONSUMER,
+//! GET_ALL_PRODUCER_INFO, QUERY_CONSUME_QUEUE.
 
 use super::{MessageQueue, SubscriptionData};
 use std::collections::BTreeMap;
@@ -56,5 +57,35 @@ crate::json_bean! {
     /// GET_ALL_PRODUCER_INFO answer: producer group -> its connected clients.
     pub struct ProducerTableInfo {
         pub data: BTreeMap<String, Vec<ProducerInfo>> => "data",
+    }
+}
+
+crate::json_bean! {
+    /// One consume-queue entry (Java's `ConsumeQueueData`). The extension fields are for Java's
+    /// consume-queue extension (filter bit maps), which this broker does not keep.
+    pub struct ConsumeQueueData {
+        /// Where the message's record starts in the commit log.
+        pub physic_offset: i64 => "physicOffset",
+        pub physic_size: i32 => "physicSize",
+        /// Hash code of the message's tag.
+        pub tags_code: i64 => "tagsCode",
+        pub extend_data_json: Option<String> => "extendDataJson",
+        pub bit_map: Option<String> => "bitMap",
+        pub eval: bool => "eval",
+        pub msg: Option<String> => "msg",
+    }
+}
+
+crate::json_bean! {
+    /// QUERY_CONSUME_QUEUE answer.
+    pub struct QueryConsumeQueueResponseBody {
+        /// The asked group's subscription to the topic, when it has an online member.
+        pub subscription_data: Option<SubscriptionData> => "subscriptionData",
+        /// Java's filter data of that subscription, or why there is none.
+        pub filter_data: Option<String> => "filterData",
+        pub queue_data: Vec<ConsumeQueueData> => "queueData",
+        /// The queue's max offset (one past its last entry).
+        pub max_queue_index: i64 => "maxQueueIndex",
+        pub min_queue_index: i64 => "minQueueIndex",
     }
 }

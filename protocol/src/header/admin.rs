@@ -118,6 +118,21 @@ crate::command_header! {
 }
 
 crate::command_header! {
+    /// `QUERY_CONSUME_QUEUE` (321, `mqadmin queryCq`): reads consume-queue entries of one queue
+    /// from an index on (answered in the body).
+    pub struct QueryConsumeQueueRequestHeader: TopicRequestHeader {
+        pub topic: String => "topic",
+        pub queue_id: i32 => "queueId",
+        /// Queue offset of the first entry.
+        pub index: i64 => "index",
+        /// Entries wanted.
+        pub count: i32 => "count",
+        /// A group whose subscription to show with the entries.
+        pub consumer_group: Option<String> => "consumerGroup",
+    }
+}
+
+crate::command_header! {
     /// `VIEW_BROKER_STATS_DATA` (315): reads one of the broker's runtime statistics (answered in
     /// the body).
     pub struct ViewBrokerStatsDataRequestHeader {
