@@ -213,6 +213,36 @@ fn bad_requests_get_java_codes_and_offsets_round_trip() {
         )
     );
     assert_eq!(unreadable.fields().get("forbiddenType"), Some("3"));
+    // System topics are the broker's own: the admin may neither create nor delete them.
+    let conflict = |topic: &str| {
+        (
+            ResponseCode::SYSTEM_ERROR.0,
+            Some(format!("The topic[{topic}] is conflict with system topic.")),
+        )
+    };
+    let create = wire.call(fields(
+        RequestCode::UPDATE_AND_CREATE_TOPIC,
+        &[
+            ("topic", "SCHEDULE_TOPIC_XXXX"),
+            ("defaultTopic", "TBW102"),
+            ("readQueueNums", "1"),
+            ("writeQueueNums", "1"),
+            ("perm", "6"),
+            ("topicFilterType", "SINGLE_TAG"),
+            ("order", "false"),
+        ],
+    ));
+    assert_eq!(
+        (create.code, create.remark),
+        conflict("SCHEDULE_TOPIC_XXXX")
+    );
+    let delete = wire.call(fields(
+        RequestCode::DELETE_TOPIC_IN_BROKER,
+        &[("topic", "TBW102")],
+    ));
+    assert_eq!((delete.code, delete.remark), conflict("TBW102"));
+    // TBW102 is still there: a new topic is still made from it on its first send.
+    assert_eq!(send_raw(&mut wire, "AfterRefusedDelete", 0, b"x").code, 0);
 
     assert_eq!(send_raw(&mut wire, "Offsets", 1, b"x").code, 0);
     let q = |w: &mut Wire| {

@@ -27,9 +27,14 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
             config.topic_filter_type = h.topic_filter_type.clone();
             config.topic_sys_flag = h.topic_sys_flag.unwrap_or(0);
             config.order = h.order;
-            core.change_topics(|t| t.create_or_update(config))
-                .await?
-                .map_err(|e| Refusal::new(e.response_code(), e.to_string()))?;
+            // Java refuses system topics (TBW102, SCHEDULE_TOPIC_XXXX, the transaction topics,
+            // this broker's cluster and name, `rmq_sys_*`): the broker writes them itself.
+            core.change_topics(|t| {
+                t.validate_admin_topic(&config.topic_name)?;
+                t.create_or_update(config)
+            })
+            .await?
+            .map_err(|e| Refusal::new(e.response_code(), e.to_string()))?;
             // Java answers SUCCESS with its placeholder remark still set; the admin tool shows it.
             Ok(ok(req).with_remark("not set any response code"))
         }
@@ -39,7 +44,14 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
         }
         RequestCode::DELETE_TOPIC_IN_BROKER => {
             let h: DeleteTopicRequestHeader = req.header()?;
-            core.change_topics(|t| t.delete(&h.topic)).await?;
+            core.change_topics(|t| {
+                t.validate_admin_topic(&h.topic)?;
+                Ok(t.delete(&h.topic))
+            })
+            .await?
+            .map_err(|e: crate::topics::TopicError| {
+                Refusal::new(e.response_code(), e.to_string())
+            })?;
             Ok(ok(req))
         }
         RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => {
