@@ -355,7 +355,7 @@ async fn run_control(
             addr: core.config().listen_addr(),
             source,
         })?;
-    let config = &core.config();
+    let config = core.config();
     let identity = BrokerIdentity {
         cluster: config.broker_cluster_name.clone(),
         broker_name: config.broker_name.clone(),
@@ -364,7 +364,7 @@ async fn run_control(
         ha_server_addr: format!("{}:{}", config.broker_ip1, config.listen_port + 1),
     };
     let namesrvs = Rc::new(NameServers::new(config.namesrv_addrs(), identity));
-    let files = Rc::new(ProgressFiles::load(config)?);
+    let files = Rc::new(ProgressFiles::load(&config)?);
     glommio::spawn_local(keep_registered(Rc::downgrade(core), namesrvs.clone())).detach();
     glommio::spawn_local(housekeeping(Rc::downgrade(core), files.clone())).detach();
     ready(local);

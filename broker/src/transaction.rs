@@ -654,9 +654,10 @@ mod tests {
             assert!(ledger.begin_end(half));
             ledger.finish_end(half, &put_at(op));
         }
-        assert!(ledger.begin_end(10)); // still being stored
-                                       // The round stopped at 8: ends before it are forgotten; the op of 7 (2) is no longer
-                                       // needed, the earliest of the rest is 5 (for 12).
+        // Still being stored.
+        assert!(ledger.begin_end(10));
+        // The round stopped at 8: ends before it are forgotten; the op of 7 (2) is no longer
+        // needed, the earliest of the rest is 5 (for 12).
         assert_eq!(ledger.settle(8), 5);
         assert_eq!(ledger.end_of(7), None);
         assert_eq!(ledger.end_of(8), Some(End::Done(6)));

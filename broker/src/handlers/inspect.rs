@@ -112,15 +112,21 @@ async fn query_consume_queue(
         .local_shard(&h.topic, h.queue_id)
         .cloned()
         .ok_or_else(missing)?;
-    let count = usize::try_from(h.count).unwrap_or(0).min(MAX_QUEUE_ENTRIES);
-    let entries = shard
-        .queue_entries(&h.topic, h.queue_id, QueueOffset(h.index), count)?
-        .ok_or_else(missing)?;
     let (min, max) = (
         shard.min_offset(&h.topic, h.queue_id).0,
         shard.max_offset(&h.topic, h.queue_id).0,
     );
-    if h.index < min || h.index >= max {
+    // Nothing is read for an index outside the queue (a read would start at its minimum).
+    let in_queue = (min..max).contains(&h.index);
+    let count = if in_queue {
+        usize::try_from(h.count).unwrap_or(0).min(MAX_QUEUE_ENTRIES)
+    } else {
+        0
+    };
+    let entries = shard
+        .queue_entries(&h.topic, h.queue_id, QueueOffset(h.index), count)?
+        .ok_or_else(missing)?;
+    if !in_queue {
         return Ok(ok(req).with_remark(format!(
             "Index {} of {}@{} is not exist!",
             h.index, h.queue_id, h.topic

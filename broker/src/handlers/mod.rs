@@ -15,7 +15,7 @@ pub mod send;
 pub mod send_back;
 pub mod transaction;
 
-use crate::core::BrokerCore;
+use crate::config::BrokerConfig;
 use crate::filter::Unservable;
 use ringmq_protocol::{ProtocolError, RemotingCommand, ResponseCode};
 use ringmq_storage::StorageError;
@@ -107,15 +107,15 @@ pub type Handled = Result<RemotingCommand, Refusal>;
 
 /// NO_PERMISSION unless the broker's own permission (`brokerPermission`) has `perm`; `action` is
 /// Java's word for it in the remark ("sending", "pulling").
-pub fn broker_permits(core: &BrokerCore, perm: i32, action: &str) -> Result<(), Refusal> {
-    if core.config().broker_permission & perm != 0 {
+pub fn broker_permits(config: &BrokerConfig, perm: i32, action: &str) -> Result<(), Refusal> {
+    if config.broker_permission & perm != 0 {
         return Ok(());
     }
     Err(Refusal::new(
         ResponseCode::NO_PERMISSION,
         format!(
             "the broker[{}] {action} message is forbidden",
-            core.config().broker_ip1
+            config.broker_ip1
         ),
     ))
 }

@@ -31,22 +31,28 @@ const MAX_PULL_BYTES: usize = 256 * 1024;
 /// Consume-queue entries an SQL92 pull may look at per message it asks for: as many as a tag
 /// read scans (the storage's bound), so the two kinds of filter cost alike.
 const SQL_SCAN_PER_MESSAGE: usize = 16;
+/// The response header field that says which permission refused a pull (5.x).
+const FORBIDDEN_TYPE: &str = "forbiddenType";
+
+/// NO_PERMISSION for a pull, saying which permission (`kind`, a [`forbidden_type`]) refused it.
+fn forbidden(kind: i32, remark: String) -> Refusal {
+    Refusal::new(ResponseCode::NO_PERMISSION, remark).with_field(FORBIDDEN_TYPE, kind)
+}
 
 pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Result<Reply, Refusal> {
     let h: PullMessageRequestHeader = req.header()?;
-    super::broker_permits(core, PERM_READ, "pulling")
-        .map_err(|r| r.with_field("forbiddenType", forbidden_type::BROKER))?;
-    if req.request_code() == RequestCode::LITE_PULL_MESSAGE
-        && !core.config().lite_pull_message_enable
-    {
-        return Err(Refusal::new(
-            ResponseCode::NO_PERMISSION,
+    // One version of the settings for the whole request (UPDATE_BROKER_CONFIG may replace them).
+    let config = core.config();
+    super::broker_permits(&config, PERM_READ, "pulling")
+        .map_err(|r| r.with_field(FORBIDDEN_TYPE, forbidden_type::BROKER))?;
+    if req.request_code() == RequestCode::LITE_PULL_MESSAGE && !config.lite_pull_message_enable {
+        return Err(forbidden(
+            forbidden_type::BROKER,
             format!(
                 "the broker[{}] for lite pull consumer is forbidden",
-                core.config().broker_ip1
+                config.broker_ip1
             ),
-        )
-        .with_field("forbiddenType", forbidden_type::BROKER));
+        ));
     }
     let known = core
         .groups
@@ -70,11 +76,10 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Result<Reply, R
             })?,
     };
     if !consume_enable {
-        return Err(Refusal::new(
-            ResponseCode::NO_PERMISSION,
+        return Err(forbidden(
+            forbidden_type::GROUP,
             format!("subscription group no permission, {}", h.consumer_group),
-        )
-        .with_field("forbiddenType", forbidden_type::GROUP));
+        ));
     }
     // As Java, judged by the group's heartbeats, which a pull without its own subscription
     // relies on (push consumers send none unless `postSubscriptionWhenPull`).
@@ -85,14 +90,13 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Result<Reply, R
             .is_some_and(|g| g.broadcasting)
     };
     if !broadcast_enable && !pull_sys_flag::has_subscription(h.sys_flag) && broadcasting() {
-        return Err(Refusal::new(
-            ResponseCode::NO_PERMISSION,
+        return Err(forbidden(
+            forbidden_type::BROADCASTING_DISABLED,
             format!(
                 "the consumer group[{}] can not consume by broadcast way",
                 h.consumer_group
             ),
-        )
-        .with_field("forbiddenType", forbidden_type::BROADCASTING_DISABLED));
+        ));
     }
     let (read_queues, topic_perm) = match core.topics.borrow().get(&h.topic) {
         Some(t) => (t.read_queue_nums, t.perm),
@@ -107,11 +111,10 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Result<Reply, R
         }
     };
     if topic_perm & PERM_READ == 0 {
-        return Err(Refusal::new(
-            ResponseCode::NO_PERMISSION,
+        return Err(forbidden(
+            forbidden_type::TOPIC,
             format!("the topic[{}] pulling message is forbidden", h.topic),
-        )
-        .with_field("forbiddenType", forbidden_type::TOPIC));
+        ));
     }
     if h.queue_id < 0 || h.queue_id >= read_queues {
         return Err(Refusal::new(
@@ -122,7 +125,7 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Result<Reply, R
             ),
         ));
     }
-    let filter = pull_filter(core, &h)?;
+    let filter = pull_filter(core, &h, config.enable_property_filter)?;
     // Push consumers piggyback their consumed offset on the next pull.
     if pull_sys_flag::has_commit_offset(h.sys_flag) && h.commit_offset >= 0 {
         core.offsets
@@ -131,10 +134,10 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Result<Reply, R
     }
     let max_msgs = h.max_msg_nums.clamp(1, 1024) as usize;
     let hold = if pull_sys_flag::has_suspend(h.sys_flag) {
-        if core.config().long_polling_enable {
+        if config.long_polling_enable {
             Duration::from_millis(h.suspend_timeout_millis.clamp(0, 60_000) as u64)
         } else {
-            core.config().short_polling_time_mills
+            config.short_polling_time_mills
         }
     } else {
         Duration::ZERO
@@ -178,7 +181,7 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Result<Reply, R
         core.traffic.pulled(found as u64);
         if found > 0 {
             let bytes = r.records.iter().map(RecordRef::len).sum::<usize>() as u64;
-            let cluster = &core.config().broker_cluster_name;
+            let cluster = &config.broker_cluster_name;
             core.traffic
                 .stats
                 .got(cluster, &h.topic, &h.consumer_group, found as u64, bytes);
@@ -208,10 +211,12 @@ fn body_part(record: RecordRef) -> BodyPart {
 }
 
 /// What the pull selects by. The expression comes with the pull when the subscription flag is
-/// set, else from the group's last heartbeat (everything when there was none).
+/// set, else from the group's last heartbeat (everything when there was none). SQL92 is served
+/// only with `property_filter` (`enablePropertyFilter`).
 fn pull_filter(
     core: &BrokerCore,
     h: &PullMessageRequestHeader,
+    property_filter: bool,
 ) -> Result<Arc<PullFilter>, Refusal> {
     let own;
     let announced = core.subscriptions.borrow();
@@ -239,16 +244,14 @@ fn pull_filter(
             None => return Ok(Arc::new(PullFilter::All)),
         }
     };
-    subscription
-        .filter(core.config().enable_property_filter)
-        .map_err(|e| {
-            log::debug!(
-                "group {}: subscription to {} not served: {e:?}",
-                h.consumer_group,
-                h.topic
-            );
-            e.into()
-        })
+    subscription.filter(property_filter).map_err(|e| {
+        log::debug!(
+            "group {}: subscription to {} not served: {e:?}",
+            h.consumer_group,
+            h.topic
+        );
+        e.into()
+    })
 }
 
 /// Replaces the records of `r` (a read from `from`) with those `selector` selects, reading on

@@ -28,11 +28,12 @@ const PUSH_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand) -> Handled {
     let h = send_header(req)?;
-    super::broker_permits(core, PERM_WRITE, "sending")?;
+    let config = core.config();
+    super::broker_permits(&config, PERM_WRITE, "sending")?;
     let topic = topic_for_send(core, &h).await?;
     let queue_id = queue_for_send(&topic, h.queue_id, client.peer)?;
     // Java finds out only when storing, after the push; we refuse before passing it on.
-    check_body_size(core, &req.body)?;
+    check_body_size(&config, &req.body)?;
     let pushed = push_to_requester(core, &h, &req.body, client.peer).await;
     let mut header = SendMessageResponseHeader {
         msg_id: "0".into(),
@@ -42,7 +43,7 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
         trace_on: Some(true),
         ..Default::default()
     };
-    if core.config().store_reply_message_enable {
+    if config.store_reply_message_enable {
         // Java stores the reply whether or not the push worked, and logs a failed store.
         let msg = MessageToStore {
             topic: topic.topic_name.clone(),
@@ -60,7 +61,7 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
             Ok(stored) => {
                 if let Some(put) = stored.first() {
                     header.msg_id = MessageId {
-                        store_host: core.config().store_host(),
+                        store_host: config.store_host(),
                         commit_log_offset: put.offset.0,
                     }
                     .to_string();

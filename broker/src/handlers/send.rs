@@ -2,6 +2,7 @@
 
 use super::{Handled, Refusal, FAQ_SUFFIX};
 use crate::clients::ClientAddr;
+use crate::config::BrokerConfig;
 use crate::core::BrokerCore;
 use crate::hops::TopicWanted;
 use crate::schedule;
@@ -22,7 +23,7 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
     let h = send_header(req)?;
     // One version of the settings for the whole request (UPDATE_BROKER_CONFIG may replace them).
     let config = core.config();
-    super::broker_permits(core, PERM_WRITE, "sending")?;
+    super::broker_permits(&config, PERM_WRITE, "sending")?;
     let mut topic = topic_for_send(core, &h).await?;
     let mut queue_id = queue_for_send(&topic, h.queue_id, client.peer)?;
     let mut props = Properties::parse(h.properties.as_deref().unwrap_or(""));
@@ -90,7 +91,7 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
         vec![(req.body.clone(), stored_props, h.flag)]
     };
     for (body, _, _) in &items {
-        check_body_size(core, body)?;
+        check_body_size(&config, body)?;
     }
     let messages = items
         .into_iter()
@@ -142,8 +143,8 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
 }
 
 /// MESSAGE_ILLEGAL for a body over `maxMessageSize`.
-pub(super) fn check_body_size(core: &BrokerCore, body: &Bytes) -> Result<(), Refusal> {
-    let max = core.config().max_message_size;
+pub(super) fn check_body_size(config: &BrokerConfig, body: &Bytes) -> Result<(), Refusal> {
+    let max = config.max_message_size;
     if body.len() > max {
         return Err(Refusal::new(
             ResponseCode::MESSAGE_ILLEGAL,

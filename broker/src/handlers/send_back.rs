@@ -29,7 +29,7 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
             format!("subscription group not exist, {} {FAQ_SUFFIX}", h.group),
         ));
     }
-    super::broker_permits(core, PERM_WRITE, "sending")?;
+    super::broker_permits(&core.config(), PERM_WRITE, "sending")?;
     let Some(group) = core.find_group(&h.group).await? else {
         return Err(Refusal::new(
             ResponseCode::SUBSCRIPTION_GROUP_NOT_EXIST,
