@@ -350,6 +350,11 @@ impl ConsumeQueue {
         })?;
         let first_kept = first_kept.0 as u64;
         if first_kept > self.min {
+            // Entries about to leave memory must be in their files first: the last one tells a
+            // restart where the queue ends, and a flush expects every unflushed entry in `hot`.
+            if first_kept > self.flushed {
+                self.flush()?;
+            }
             self.min = first_kept;
             while self.hot_start() < self.min && !self.hot.is_empty() {
                 self.hot.pop_front();

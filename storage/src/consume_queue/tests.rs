@@ -450,3 +450,22 @@ fn check(ops: Vec<Op>, per_file: usize, hot: usize) -> std::result::Result<(), T
     }
     Ok(())
 }
+
+#[test]
+fn moving_the_minimum_past_unflushed_entries_keeps_the_queue_end() {
+    // Retention can expire every entry of a queue before a checkpoint flushed any of them.
+    let dir = TempDir::new();
+    let mut cq = ConsumeQueue::create(&dir.0, 64, 4);
+    for i in 0..10 {
+        cq.append(entry(0, i));
+    }
+    let min = cq
+        .correct_min_offset(CommitLogOffset::new(0, 10 * 100))
+        .unwrap();
+    assert_eq!(min, QueueOffset(10));
+    cq.flush().unwrap();
+    drop(cq);
+    let cq = ConsumeQueue::open(&dir.0, 64, 4).unwrap();
+    assert_eq!(cq.max_offset(), QueueOffset(10), "the queue's end survives");
+    assert_eq!(cq.last_entry_end(), Some(CommitLogOffset::new(0, 1000)));
+}
