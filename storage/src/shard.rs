@@ -187,13 +187,11 @@ impl Shard {
             config.index_slots,
             config.index_entries_per_file,
         )?;
-        // Rescan from where both the queues and the index are known to be on disk.
-        let scan_from = checkpoint.map(|c| {
-            let queues_done = c.dispatched.min(c.commit_log_durable);
-            index
-                .last_indexed()
-                .map_or(queues_done, |i| i.min(queues_done))
-        });
+        // Rescan from where both the queues and the index are known to be on disk. The queues
+        // have every entry of the records before `queues_done`; those records are rescanned
+        // for the index alone (a queue deleted since must not get them back).
+        let queues_done = checkpoint.map(|c| c.dispatched.min(c.commit_log_durable));
+        let scan_from = queues_done.map(|done| index.last_indexed().map_or(done, |i| i.min(done)));
         let cq_root = dir.join("consumequeue");
         let mut dispatch_error = None;
         let (commit_log, report) = CommitLog::open(
@@ -217,6 +215,9 @@ impl Shard {
                         dispatch_error = Some(e);
                         return;
                     }
+                }
+                if queues_done.is_some_and(|done| r.offset < done) {
+                    return;
                 }
                 let key = (r.message.topic.clone(), r.message.queue_id);
                 let cq = match queues.entry(key) {
@@ -355,12 +356,19 @@ impl Shard {
         let props = Properties::parse(&record.properties);
         let tag_code = tag_code_of(&props);
         let key = (record.topic.clone(), record.queue_id);
-        self.ensure_queue(&key)?;
         let (offset, queue_offset) = self
             .commit_log
             .append_within(len, max_wait, |offset, out| {
                 let mut queues = self.queues.borrow_mut();
-                let cq = queues.get_mut(&key).expect("queue opened above");
+                // Made here, not before the append: the append may wait for room, and the
+                // topic may be deleted meanwhile. A queue with no files has nothing to read.
+                let cq = queues.entry(key).or_insert_with_key(|(topic, queue_id)| {
+                    ConsumeQueue::create(
+                        &queue_dir(&self.dir.join("consumequeue"), topic, *queue_id),
+                        self.config.cq_entries_per_file,
+                        self.config.cq_hot_window,
+                    )
+                });
                 record.commit_log_offset = offset.0;
                 record.queue_offset = cq.max_offset().0;
                 record.encode(out).expect("length checked by encoded_len");
@@ -399,21 +407,6 @@ impl Shard {
             store_timestamp,
             flush_timed_out,
         })
-    }
-
-    fn ensure_queue(&self, key: &QueueKey) -> Result<()> {
-        if self.queues.borrow().contains_key(key) {
-            return Ok(());
-        }
-        let dir = queue_dir(&self.dir.join("consumequeue"), &key.0, key.1);
-        // Every queue with files was loaded at open, so this one is new: nothing to read.
-        let cq = ConsumeQueue::create(
-            &dir,
-            self.config.cq_entries_per_file,
-            self.config.cq_hot_window,
-        );
-        self.queues.borrow_mut().insert(key.clone(), cq);
-        Ok(())
     }
 
     /// Reads up to `max_msgs` messages (and about `max_bytes`) of a queue from `from`, keeping
@@ -788,6 +781,7 @@ fn load_queues(root: &Path, config: &ShardConfig) -> Result<HashMap<QueueKey, Co
     Ok(out)
 }
 
+mod queue_deletion;
 mod retention;
 
 pub use retention::RetentionPolicy;

@@ -199,6 +199,16 @@ fn read_statuses_follow_java() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+/// Puts messages `range` of `topic`, alternating between queues 0 and 1.
+async fn put_alternating(shard: &Shard, topic: &str, range: std::ops::Range<u32>) {
+    for i in range {
+        shard
+            .put(message(topic, (i % 2) as i32, i, "A"))
+            .await
+            .unwrap();
+    }
+}
+
 #[test]
 fn reopening_rebuilds_consume_queues_from_the_log() {
     let dir = temp_dir("reopen");
@@ -208,12 +218,7 @@ fn reopening_rebuilds_consume_queues_from_the_log() {
         let mut cfg = config(FlushDiskType::SyncFlush);
         cfg.checkpoint_interval = Duration::from_secs(3600);
         let (shard, _) = Shard::open(0, &d, cfg.clone()).await.unwrap();
-        for i in 0..150u32 {
-            shard
-                .put(message("T", (i % 2) as i32, i, "A"))
-                .await
-                .unwrap();
-        }
+        put_alternating(&shard, "T", 0..150).await;
         let before = (
             read_all(&shard, "T", 0).await,
             read_all(&shard, "T", 1).await,
@@ -562,4 +567,101 @@ fn a_periodic_checkpoint_asked_for_during_close_leaves_the_clean_mark() {
         );
     });
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_deleted_topic_stays_deleted_across_a_crash_and_starts_again_at_zero() {
+    let dir = temp_dir("delete-topic");
+    let d = dir.clone();
+    run(move || async move {
+        // Only the checkpoints this test asks for (and the one the deletion writes).
+        let mut cfg = config(FlushDiskType::SyncFlush);
+        cfg.checkpoint_interval = Duration::from_secs(3600);
+        let (shard, _) = Shard::open(0, &d, cfg.clone()).await.unwrap();
+        put_alternating(&shard, "Gone", 0..40).await;
+        for i in 0..10u32 {
+            shard.put(message("Kept", 0, i, "A")).await.unwrap();
+        }
+        // Some of the topic's entries on disk, the rest only in memory past the checkpoint:
+        // a recovery starting there would dispatch them again.
+        shard.write_checkpoint(false).await.unwrap();
+        put_alternating(&shard, "Gone", 40..50).await;
+        assert_eq!(shard.delete_topic("Gone").await.unwrap(), 2);
+        assert_eq!(shard.delete_topic("Gone").await.unwrap(), 0);
+        assert!(!d.join("consumequeue").join("Gone").exists());
+        let r = shard.read("Gone", 0, QueueOffset(0), 32, 1 << 20, |_| true);
+        assert_eq!(r.unwrap().status, ReadStatus::NoMatchedLogicQueue);
+        assert_eq!(shard.max_offset("Gone", 0), QueueOffset(0));
+
+        // Created again under the same name: new queues from offset 0.
+        for i in 0..3u32 {
+            let r = shard.put(message("Gone", 0, 100 + i, "B")).await.unwrap();
+            assert_eq!(r.queue_offset, QueueOffset(i64::from(i)));
+        }
+        let fresh = read_all(&shard, "Gone", 0).await;
+
+        // Gone without a clean close.
+        drop(shard);
+        let (shard, _) = Shard::open(0, &d, cfg).await.unwrap();
+        assert_eq!(shard.max_offset("Gone", 0), QueueOffset(3));
+        assert_eq!(shard.max_offset("Gone", 1), QueueOffset(0));
+        let after = read_all(&shard, "Gone", 0).await;
+        assert_eq!(after, fresh);
+        assert!(after.iter().all(|m| m.body.starts_with(b"Gone/0/10")));
+        assert_eq!(read_all(&shard, "Kept", 0).await.len(), 10);
+        shard.close().await.unwrap();
+    });
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn queues_whose_records_all_expired_are_deleted_on_request() {
+    let dir = temp_dir("expired-queues");
+    let d = dir.clone();
+    run(move || async move {
+        let mut cfg = config(FlushDiskType::AsyncFlush);
+        cfg.retention.delete_when = (0..24).collect(); // any hour
+        cfg.retention.file_reserved_time = Duration::from_secs(3600);
+        let (shard, _) = Shard::open(0, &d, cfg).await.unwrap();
+        // "Old" and "Spared" are written only at the start, into the first segment; "Live" goes
+        // on into later ones.
+        for i in 0..20u32 {
+            shard.put(message("Old", 0, 6, "A")).await.unwrap();
+            shard.put(message("Spared", 0, i, "A")).await.unwrap();
+        }
+        for _ in 0..600u32 {
+            shard.put(message("Live", 1, 6, "A")).await.unwrap();
+        }
+        shard.commit_log().flush().await.unwrap();
+        // Every record is still there: nothing to delete.
+        assert_eq!(shard.delete_expired_queues(|_| false).await.unwrap(), 0);
+
+        let sealed = shard.commit_log().sealed_segments();
+        std::fs::File::options()
+            .write(true)
+            .open(sealed[0].path())
+            .unwrap()
+            .set_modified(SystemTime::now() - Duration::from_secs(7200))
+            .unwrap();
+        assert_eq!(shard.enforce_retention(SystemTime::now()).await.unwrap(), 1);
+        assert_eq!(
+            shard
+                .delete_expired_queues(|t| t == "Spared")
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(shard.max_offset("Old", 0), QueueOffset(0));
+        assert!(!d.join("consumequeue").join("Old").exists());
+        assert_eq!(shard.max_offset("Spared", 0), QueueOffset(20));
+        assert_eq!(shard.max_offset("Live", 1), QueueOffset(600));
+        assert_eq!(
+            shard.topics().into_iter().collect::<Vec<_>>(),
+            ["Live", "Spared"]
+        );
+        let r = shard.put(message("Old", 0, 1, "A")).await.unwrap();
+        assert_eq!(r.queue_offset, QueueOffset(0));
+        shard.close().await.unwrap();
+    });
+    std::fs::remove_dir_all(dir).ok();
 }
