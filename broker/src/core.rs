@@ -17,6 +17,7 @@ use crate::handlers::Refusal;
 use crate::locks::QueueLocks;
 use crate::mesh::{CoreId, Mesh, CONTROL_CORE};
 use crate::offsets::ConsumerOffsets;
+use crate::offsets::ForgottenOffsets;
 use crate::persist::TableWrite;
 use crate::schedule::DelayOffsets;
 use crate::topics::TopicTable;
@@ -84,9 +85,9 @@ pub struct Control {
     pub locks: RefCell<QueueLocks>,
     /// Wakes the registration task when topics change.
     pub topics_changed: Signal,
-    /// Groups whose offsets were deleted since the offsets file was last written: it drops them
-    /// after taking in the cores' progress.
-    pub forgotten_offsets: RefCell<Vec<String>>,
+    /// Offsets deleted (of a group or a topic) since the offsets file was last written: it drops
+    /// them after taking in the cores' progress.
+    pub forgotten_offsets: RefCell<Vec<ForgottenOffsets>>,
     /// Start-up: how many other cores reported their shards open, and the first failure.
     pub opened: RefCell<(usize, Option<String>)>,
     pub opened_changed: Signal,

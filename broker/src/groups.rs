@@ -15,6 +15,7 @@ use crate::core::BrokerCore;
 use crate::handlers::Refusal;
 use crate::hops::{Answer, Ask};
 use crate::mesh::CONTROL_CORE;
+use crate::offsets::ForgottenOffsets;
 use crate::persist::{fresh_version, load_json, next_version, JsonFile, PersistError, TableWrite};
 use crate::replica::{self, Change, Changed};
 use ringmq_protocol::body::{DataVersion, SubscriptionGroupConfig, SubscriptionGroupWrapper};
@@ -273,7 +274,7 @@ impl BrokerCore {
         control
             .forgotten_offsets
             .borrow_mut()
-            .push(group.to_owned());
+            .push(ForgottenOffsets::OfGroup(group.to_owned()));
         Ok(())
     }
 

@@ -28,7 +28,8 @@
 //!
 //! [`service`] runs each request on the core that owns what it touches; [`hops`] is everything
 //! cores ask of each other, over the channels of [`mesh`], and [`survey`] the admin's views
-//! that gather every core's part. No state is shared between cores and nothing on the data path
+//! that gather every core's part; [`topic_deletion`] is what deleting a topic removes on each
+//! core. No state is shared between cores and nothing on the data path
 //! takes a lock.
 
 pub mod clients;
@@ -49,6 +50,7 @@ pub mod server;
 pub mod service;
 pub mod stats;
 pub mod survey;
+pub mod topic_deletion;
 pub mod topics;
 pub mod traffic;
 pub mod transaction;

@@ -21,6 +21,14 @@ ringmq_protocol::json_bean! {
     }
 }
 
+/// Offsets an admin request deleted: a group's (DELETE_SUBSCRIPTIONGROUP with `cleanOffset`) or
+/// a topic's (DELETE_TOPIC_IN_BROKER).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ForgottenOffsets {
+    OfGroup(String),
+    OfTopic(String),
+}
+
 fn key(topic: &str, group: &str) -> String {
     format!("{topic}@{group}")
 }
@@ -116,6 +124,14 @@ impl ConsumerOffsets {
     /// Forgets every group's offsets on `topic` (after DELETE_TOPIC).
     pub fn remove_topic(&mut self, topic: &str) -> usize {
         self.remove_where(|t, _| t == topic)
+    }
+
+    /// Forgets what an admin request deleted.
+    pub fn forget(&mut self, forgotten: &ForgottenOffsets) -> usize {
+        match forgotten {
+            ForgottenOffsets::OfGroup(group) => self.remove_group(group),
+            ForgottenOffsets::OfTopic(topic) => self.remove_topic(topic),
+        }
     }
 
     fn remove_where(&mut self, doomed: impl Fn(&str, &str) -> bool) -> usize {

@@ -21,6 +21,7 @@ use crate::handlers::client::notify_group_changed;
 use crate::hops::{self, Answer, Ask, Progress, Tell};
 use crate::mesh::{self, Mesh, MeshError, MeshPlan, CONTROL_CORE};
 use crate::offsets::ConsumerOffsets;
+use crate::offsets::ForgottenOffsets;
 use crate::persist::{PersistError, TableWrite};
 use crate::registration::{BrokerIdentity, NameServers};
 use crate::schedule::{self, DelayOffsets};
@@ -276,10 +277,10 @@ impl ProgressFiles {
         })
     }
 
-    /// Takes in every core's progress, drops the offsets of groups deleted since the last write
+    /// Takes in every core's progress, drops the offsets of groups and topics deleted since the last write
     /// (a part gathered before the deletion may still carry them), and writes what changed.
     /// `last` is the shutdown's round; nothing is written after it.
-    async fn write(&self, parts: Vec<Progress>, forgotten: Vec<String>, last: bool) {
+    async fn write(&self, parts: Vec<Progress>, forgotten: Vec<ForgottenOffsets>, last: bool) {
         // The semaphore is never closed, so the permit always comes; it is held to the end.
         let _turn = self.turn.acquire_permit(1).await;
         if self.finished.get() {
@@ -292,8 +293,8 @@ impl ProgressFiles {
                 t.offsets.absorb(part.offsets);
                 t.delays.absorb(part.delays);
             }
-            for group in forgotten {
-                t.offsets.remove_group(&group);
+            for f in &forgotten {
+                t.offsets.forget(f);
             }
             (t.offsets.take_write(), t.delays.take_write())
         };
@@ -477,7 +478,7 @@ async fn keep_registered(core: Weak<BrokerCore>, namesrvs: Rc<NameServers>) {
     }
 }
 
-fn forgotten_offsets(core: &BrokerCore) -> Vec<String> {
+fn forgotten_offsets(core: &BrokerCore) -> Vec<ForgottenOffsets> {
     core.control
         .as_ref()
         .map(|c| std::mem::take(&mut *c.forgotten_offsets.borrow_mut()))

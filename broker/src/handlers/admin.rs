@@ -52,6 +52,8 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
             .map_err(|e: crate::topics::TopicError| {
                 Refusal::new(e.response_code(), e.to_string())
             })?;
+            // Whether or not the config existed, as Java: queues can outlive a lost config.
+            core.delete_topic_data(&h.topic).await?;
             Ok(ok(req))
         }
         RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => {
