@@ -69,9 +69,9 @@ pub enum Ask {
     /// From the control core: forget every committed offset of this group (DELETE_SUBSCRIPTIONGROUP
     /// with `removeOffset`). [`Answer::Done`].
     ForgetGroupOffsets(String),
-    /// From the control core: delete this core's queues of a topic and the offsets on them
-    /// (DELETE_TOPIC_IN_BROKER). [`Answer::Deleted`].
-    DeleteTopicData(String),
+    /// From the control core: delete stored data on this core's shards (DELETE_TOPIC_IN_BROKER
+    /// and the cleanups of [`crate::cleanup`]). [`Answer::Cleaned`].
+    Clean(crate::cleanup::Cleanup),
     /// From the control core at start-up: your copies of the topic and group tables, and the
     /// port every core listens on. [`Answer::Started`] once listening.
     Start {
@@ -157,8 +157,8 @@ pub enum Answer {
     Progress(Progress),
     Traffic(TrafficReport),
     Closed(Result<Progress, String>),
-    /// How many queues were deleted.
-    Deleted(Result<usize, HopError>),
+    /// How many queues (or segments) were deleted.
+    Cleaned(Result<usize, HopError>),
 }
 
 /// A message that needs no answer.
@@ -330,7 +330,7 @@ async fn serve_ask(core: &Rc<BrokerCore>, ask: Ask) -> Answer {
             core.offsets.borrow_mut().remove_group(&group);
             Answer::Done
         }
-        Ask::DeleteTopicData(topic) => Answer::Deleted(core.delete_topic_data_here(&topic).await),
+        Ask::Clean(what) => Answer::Cleaned(core.clean_here(&what).await),
         Ask::TopicStats(topic) => Answer::TopicStats(core.topic_stats_here(&topic).await),
         Ask::TopicsOfGroup(group) => Answer::Names(core.offsets.borrow().topics_of_group(&group)),
         Ask::StatsView { name, key } => Answer::StatsView(core.traffic.stats.view(&name, &key)),

@@ -28,10 +28,11 @@
 //!
 //! [`service`] runs each request on the core that owns what it touches; [`hops`] is everything
 //! cores ask of each other, over the channels of [`mesh`], and [`survey`] the admin's views
-//! that gather every core's part; [`topic_deletion`] is what deleting a topic removes on each
-//! core. No state is shared between cores and nothing on the data path
+//! that gather every core's part; [`cleanup`] deletes stored data on the admin's request, on
+//! every core. No state is shared between cores and nothing on the data path
 //! takes a lock.
 
+pub mod cleanup;
 pub mod clients;
 pub mod config;
 pub mod core;
@@ -50,7 +51,6 @@ pub mod server;
 pub mod service;
 pub mod stats;
 pub mod survey;
-pub mod topic_deletion;
 pub mod topics;
 pub mod traffic;
 pub mod transaction;

@@ -111,6 +111,9 @@ fn route(core: &BrokerCore, req: &RemotingCommand) -> CoreId {
         | RequestCode::UPDATE_AND_CREATE_TOPIC
         | RequestCode::GET_ALL_TOPIC_CONFIG
         | RequestCode::DELETE_TOPIC_IN_BROKER
+        | RequestCode::CLEAN_UNUSED_TOPIC
+        | RequestCode::CLEAN_EXPIRED_CONSUMEQUEUE
+        | RequestCode::DELETE_EXPIRED_COMMITLOG
         | RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP
         | RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG
         | RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG
@@ -169,6 +172,9 @@ pub async fn handle_here(
         RequestCode::UPDATE_AND_CREATE_TOPIC
         | RequestCode::GET_ALL_TOPIC_CONFIG
         | RequestCode::DELETE_TOPIC_IN_BROKER
+        | RequestCode::CLEAN_UNUSED_TOPIC
+        | RequestCode::CLEAN_EXPIRED_CONSUMEQUEUE
+        | RequestCode::DELETE_EXPIRED_COMMITLOG
         | RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP
         | RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG
         | RequestCode::GET_SUBSCRIPTIONGROUP_CONFIG

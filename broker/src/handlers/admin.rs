@@ -2,9 +2,11 @@
 //! DELETE_TOPIC_IN_BROKER, the subscription-group requests (UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
 //! GET_ALL_SUBSCRIPTIONGROUP_CONFIG, GET_SUBSCRIPTIONGROUP_CONFIG, DELETE_SUBSCRIPTIONGROUP),
 //! GET_TOPIC_STATS_INFO, GET_CONSUME_STATS, GET_BROKER_CONSUME_STATS,
-//! QUERY_TOPIC_CONSUME_BY_WHO, CLONE_GROUP_OFFSET, VIEW_BROKER_STATS_DATA.
+//! QUERY_TOPIC_CONSUME_BY_WHO, CLONE_GROUP_OFFSET, VIEW_BROKER_STATS_DATA, and the cleanups of
+//! [`crate::cleanup`]: CLEAN_UNUSED_TOPIC, CLEAN_EXPIRED_CONSUMEQUEUE, DELETE_EXPIRED_COMMITLOG.
 
 use super::{ok, Handled, Refusal};
+use crate::cleanup::Cleanup;
 use crate::core::BrokerCore;
 use crate::hops::{Answer, Ask};
 use crate::stats::Window;
@@ -53,7 +55,7 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
                 Refusal::new(e.response_code(), e.to_string())
             })?;
             // Whether or not the config existed, as Java: queues can outlive a lost config.
-            core.delete_topic_data(&h.topic).await?;
+            core.clean(Cleanup::Topic(h.topic.clone())).await?;
             Ok(ok(req))
         }
         RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => {
@@ -117,6 +119,18 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
             let h: ViewBrokerStatsDataRequestHeader = req.header()?;
             let data = stats_data(core, &h.stats_name, &h.stats_key).await?;
             Ok(ok(req).with_body(json::to_vec(&data, JsonStyle::Fastjson)))
+        }
+        RequestCode::CLEAN_UNUSED_TOPIC => {
+            core.clean(Cleanup::UnusedTopics).await?;
+            Ok(ok(req))
+        }
+        RequestCode::CLEAN_EXPIRED_CONSUMEQUEUE => {
+            core.clean(Cleanup::ExpiredQueues).await?;
+            Ok(ok(req))
+        }
+        RequestCode::DELETE_EXPIRED_COMMITLOG => {
+            core.clean(Cleanup::ExpiredSegments).await?;
+            Ok(ok(req))
         }
         RequestCode::QUERY_TOPIC_CONSUME_BY_WHO => {
             let h: QueryTopicConsumeByWhoRequestHeader = req.header()?;

@@ -45,6 +45,16 @@ impl Shard {
     /// Applies the retention policy once at `now`: refuses or re-allows appends by disk use, and
     /// deletes the oldest segments that are due. Returns how many segments were deleted.
     pub async fn enforce_retention(&self, now: SystemTime) -> Result<usize> {
+        self.apply_retention(now, false).await
+    }
+
+    /// Like [`enforce_retention`](Self::enforce_retention), whatever the hour of `deleteWhen`
+    /// (Java's manual delete, `mqadmin deleteExpiredCommitLog`): expired segments go now.
+    pub async fn delete_expired_segments(&self, now: SystemTime) -> Result<usize> {
+        self.apply_retention(now, true).await
+    }
+
+    async fn apply_retention(&self, now: SystemTime, now_is_due: bool) -> Result<usize> {
         let policy = &self.config.retention;
         let usage = disk_used_percent(&self.dir)?;
         self.commit_log
@@ -57,6 +67,7 @@ impl Shard {
             );
         let forced = usage >= policy.disk_clean_forcibly_ratio;
         let due = forced
+            || now_is_due
             || usage >= policy.disk_max_used_space_ratio
             || policy.delete_when.contains(&local_hour(now));
         if !due {
