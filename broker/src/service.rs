@@ -110,6 +110,8 @@ fn route(core: &BrokerCore, req: &RemotingCommand) -> CoreId {
         | RequestCode::UNLOCK_BATCH_MQ
         | RequestCode::UPDATE_AND_CREATE_TOPIC
         | RequestCode::GET_ALL_TOPIC_CONFIG
+        | RequestCode::UPDATE_AND_CREATE_TOPIC_LIST
+        | RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST
         | RequestCode::DELETE_TOPIC_IN_BROKER
         | RequestCode::CLEAN_UNUSED_TOPIC
         | RequestCode::CLEAN_EXPIRED_CONSUMEQUEUE
@@ -171,6 +173,8 @@ pub async fn handle_here(
         | RequestCode::UNLOCK_BATCH_MQ => client::handle(core, client, &req).await.map(Reply::from),
         RequestCode::UPDATE_AND_CREATE_TOPIC
         | RequestCode::GET_ALL_TOPIC_CONFIG
+        | RequestCode::UPDATE_AND_CREATE_TOPIC_LIST
+        | RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST
         | RequestCode::DELETE_TOPIC_IN_BROKER
         | RequestCode::CLEAN_UNUSED_TOPIC
         | RequestCode::CLEAN_EXPIRED_CONSUMEQUEUE

@@ -1,5 +1,5 @@
-//! Setting the broker up and looking at it: UPDATE_AND_CREATE_TOPIC, GET_ALL_TOPIC_CONFIG,
-//! DELETE_TOPIC_IN_BROKER, the subscription-group requests (UPDATE_AND_CREATE_SUBSCRIPTIONGROUP,
+//! Setting the broker up and looking at it: UPDATE_AND_CREATE_TOPIC(_LIST), GET_ALL_TOPIC_CONFIG,
+//! DELETE_TOPIC_IN_BROKER, the subscription-group requests (UPDATE_AND_CREATE_SUBSCRIPTIONGROUP(_LIST),
 //! GET_ALL_SUBSCRIPTIONGROUP_CONFIG, GET_SUBSCRIPTIONGROUP_CONFIG, DELETE_SUBSCRIPTIONGROUP),
 //! GET_TOPIC_STATS_INFO, GET_CONSUME_STATS, GET_BROKER_CONSUME_STATS,
 //! QUERY_TOPIC_CONSUME_BY_WHO, CLONE_GROUP_OFFSET, VIEW_BROKER_STATS_DATA, and the cleanups of
@@ -11,8 +11,8 @@ use crate::core::BrokerCore;
 use crate::hops::{Answer, Ask};
 use crate::stats::Window;
 use ringmq_protocol::body::{
-    BrokerStatsData, BrokerStatsItem, ConsumeStats, ConsumeStatsList, GroupList,
-    SubscriptionGroupConfig,
+    BrokerStatsData, BrokerStatsItem, ConsumeStats, ConsumeStatsList, CreateTopicListRequestBody,
+    GroupList, SubscriptionGroupConfig, SubscriptionGroupList,
 };
 use ringmq_protocol::header::admin::*;
 use ringmq_protocol::json::{self, JsonStyle};
@@ -39,6 +39,33 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
             .map_err(|e| Refusal::new(e.response_code(), e.to_string()))?;
             // Java answers SUCCESS with its placeholder remark still set; the admin tool shows it.
             Ok(ok(req).with_remark("not set any response code"))
+        }
+        RequestCode::UPDATE_AND_CREATE_TOPIC_LIST => {
+            let list: CreateTopicListRequestBody = json::from_slice(&req.body).map_err(|e| {
+                Refusal::new(
+                    ResponseCode::SYSTEM_ERROR,
+                    format!("the body is not a topic config list: {e}"),
+                )
+            })?;
+            // All or none: every name is checked before any topic is written. Java answers
+            // INVALID_PARAMETER here (5.x only has this request), and stops at the first topic
+            // whose config is unchanged, leaving the rest uncreated; we skip that one instead.
+            core.change_topics(|t| {
+                for config in &list.topic_config_list {
+                    t.validate_admin_topic(&config.topic_name)?;
+                }
+                for config in list.topic_config_list {
+                    if t.get(&config.topic_name) != Some(&config) {
+                        t.create_or_update(config)?;
+                    }
+                }
+                Ok(())
+            })
+            .await?
+            .map_err(|e: crate::topics::TopicError| {
+                Refusal::new(ResponseCode::INVALID_PARAMETER, e.to_string())
+            })?;
+            Ok(ok(req))
         }
         RequestCode::GET_ALL_TOPIC_CONFIG => {
             let wrapper = core.topics.borrow().wrapper();
@@ -73,6 +100,31 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
                 ));
             }
             core.change_groups(|t| t.upsert(group)).await?;
+            Ok(ok(req))
+        }
+        RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST => {
+            let list: SubscriptionGroupList = json::from_slice(&req.body).map_err(|e| {
+                Refusal::new(
+                    ResponseCode::SYSTEM_ERROR,
+                    format!("the body is not a subscription group config list: {e}"),
+                )
+            })?;
+            if list
+                .group_config_list
+                .iter()
+                .any(|g| g.group_name.trim().is_empty())
+            {
+                return Err(Refusal::new(
+                    ResponseCode::SYSTEM_ERROR,
+                    "a subscription group config in the list has no groupName",
+                ));
+            }
+            core.change_groups(|t| {
+                for group in list.group_config_list {
+                    t.upsert(group);
+                }
+            })
+            .await?;
             Ok(ok(req))
         }
         RequestCode::GET_ALL_SUBSCRIPTIONGROUP_CONFIG => {

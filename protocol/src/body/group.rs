@@ -46,3 +46,10 @@ crate::json_bean! {
         pub group_list: Vec<String> => "groupList",
     }
 }
+
+crate::json_bean! {
+    /// Several groups' settings at once (UPDATE_AND_CREATE_SUBSCRIPTIONGROUP_LIST, 5.x).
+    pub struct SubscriptionGroupList {
+        pub group_config_list: Vec<SubscriptionGroupConfig> => "groupConfigList",
+    }
+}

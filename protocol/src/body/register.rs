@@ -1,4 +1,5 @@
-//! What a broker registers with the name server: its topic configs and their data version.
+//! Topic configs: what a broker registers with the name server (its table and the table's data
+//! version), and what an admin sends to create several at once.
 
 use std::collections::BTreeMap;
 
@@ -42,5 +43,12 @@ crate::json_bean! {
     pub struct RegisterBrokerBody {
         pub topic_config_serialize_wrapper: TopicConfigSerializeWrapper => "topicConfigSerializeWrapper",
         pub filter_server_list: Vec<String> => "filterServerList",
+    }
+}
+
+crate::json_bean! {
+    /// Several topics' configs at once (UPDATE_AND_CREATE_TOPIC_LIST, 5.x).
+    pub struct CreateTopicListRequestBody {
+        pub topic_config_list: Vec<TopicConfig> => "topicConfigList",
     }
 }
