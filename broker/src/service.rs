@@ -128,7 +128,8 @@ fn route(core: &BrokerCore, req: &RemotingCommand) -> CoreId {
         | RequestCode::GET_CONSUMER_RUNNING_INFO
         | RequestCode::CONSUME_MESSAGE_DIRECTLY
         | RequestCode::QUERY_SUBSCRIPTION_BY_CONSUMER
-        | RequestCode::GET_ALL_PRODUCER_INFO => Some(CONTROL_CORE),
+        | RequestCode::GET_ALL_PRODUCER_INFO
+        | RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_BROKER => Some(CONTROL_CORE),
         // The half queue's core keeps the transaction ledger.
         RequestCode::END_TRANSACTION => Some(core.owner_of_queue(TRANS_HALF_TOPIC, HALF_QUEUE)),
         _ => None,
@@ -194,6 +195,7 @@ pub async fn handle_here(
         | RequestCode::QUERY_SUBSCRIPTION_BY_CONSUMER
         | RequestCode::QUERY_CONSUME_TIME_SPAN
         | RequestCode::GET_ALL_PRODUCER_INFO
+        | RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_BROKER
         | RequestCode::QUERY_CONSUME_QUEUE => inspect::handle(core, &req).await.map(Reply::from),
         RequestCode::GET_BROKER_CONFIG => broker_config::get(core, &req).map(Reply::from),
         RequestCode::UPDATE_BROKER_CONFIG => broker_config::update(core, &client, &req)

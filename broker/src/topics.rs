@@ -288,6 +288,14 @@ impl TopicTable {
             || self.own_system_topics.contains(topic)
     }
 
+    /// The system topics by name (Java's `TopicValidator.getSystemTopicSet`, with the topics
+    /// named after this broker's cluster and name that Java adds to it at start).
+    pub fn system_topics(&self) -> Vec<String> {
+        let mut all: BTreeSet<String> = SYSTEM_TOPICS.iter().map(|t| (*t).to_owned()).collect();
+        all.extend(self.own_system_topics.iter().cloned());
+        all.into_iter().collect()
+    }
+
     /// The checks of UPDATE_AND_CREATE_TOPIC and DELETE_TOPIC: a valid name, not a system topic.
     pub fn validate_admin_topic(&self, topic: &str) -> Result<(), TopicError> {
         validate_topic(topic)?;

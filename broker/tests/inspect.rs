@@ -68,6 +68,22 @@ fn an_admin_sees_topic_config_subscriptions_time_spans_and_producers() {
         .block_on(admin.examine_topic_config(broker.addr.clone().into(), "NoSuchTopic".into()))
         .is_err());
 
+    // GET_SYSTEM_TOPIC_LIST_FROM_BROKER: Java's fixed set, and this broker's own names.
+    let system = owner
+        .block_on(admin.get_system_topic_list_from_broker(broker.addr.clone().into()))
+        .expect("system topics");
+    let system: Vec<String> = system.topic_list.iter().map(|t| t.to_string()).collect();
+    for topic in [
+        "TBW102",
+        "SCHEDULE_TOPIC_XXXX",
+        "RMQ_SYS_TRANS_HALF_TOPIC",
+        "DefaultCluster",
+        "broker-inspect",
+    ] {
+        assert!(system.iter().any(|t| t == topic), "{topic} in {system:?}");
+    }
+    assert!(!system.iter().any(|t| t == TOPIC), "{system:?}");
+
     // QUERY_TOPICS_BY_CONSUMER: the topics the group has offsets on.
     let topics = owner
         .block_on(admin.query_topics_by_consumer(GROUP.into()))

@@ -1,7 +1,7 @@
 //! The admin's read-only questions about one topic, group or the producers (5.x
 //! `DefaultMQAdminExt` and the dashboard ask them): GET_TOPIC_CONFIG, QUERY_TOPICS_BY_CONSUMER,
-//! QUERY_SUBSCRIPTION_BY_CONSUMER, QUERY_CONSUME_TIME_SPAN, GET_ALL_PRODUCER_INFO, and
-//! QUERY_CONSUME_QUEUE (`mqadmin queryCq`).
+//! QUERY_SUBSCRIPTION_BY_CONSUMER, QUERY_CONSUME_TIME_SPAN, GET_ALL_PRODUCER_INFO,
+//! GET_SYSTEM_TOPIC_LIST_FROM_BROKER, and QUERY_CONSUME_QUEUE (`mqadmin queryCq`).
 //!
 //! The ones that read the client registry run on the control core (see [`crate::service`]),
 //! QUERY_CONSUME_QUEUE on its queue's core; the others gather what they need from every core
@@ -40,6 +40,13 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
             let list = TopicList {
                 topic_list: core.topics_of_group(&h.group).await.into_iter().collect(),
                 broker_addr: Some(core.config().broker_addr()),
+            };
+            Ok(ok(req).with_body(json::to_vec(&list, JsonStyle::Fastjson)))
+        }
+        RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_BROKER => {
+            let list = TopicList {
+                topic_list: core.topics.borrow().system_topics(),
+                broker_addr: None,
             };
             Ok(ok(req).with_body(json::to_vec(&list, JsonStyle::Fastjson)))
         }
