@@ -220,6 +220,19 @@ impl ClientRegistry {
         Some(g.subscriptions.contains_key(topic))
     }
 
+    /// Every member of a consumer group: its client id, where it is connected, its client version.
+    pub fn consumer_members(&self, group: &str) -> Vec<(String, ClientAddr, i32)> {
+        self.consumers
+            .get(group)
+            .map(|g| {
+                g.members
+                    .iter()
+                    .map(|(id, m)| (id.clone(), m.addr, m.version.version))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Where member `client_id` of consumer group `group` is connected, and its client version.
     pub fn consumer_member(&self, group: &str, client_id: &str) -> Option<(ClientAddr, i32)> {
         let m = self.consumers.get(group)?.members.get(client_id)?;

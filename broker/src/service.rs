@@ -11,8 +11,8 @@
 use crate::clients::ClientAddr;
 use crate::core::BrokerCore;
 use crate::handlers::{
-    admin, broker_config, client, inspect, lookup, offsets, pull, reply, reset_offset,
-    runtime_info, send, send_back, transaction, Refusal,
+    admin, broker_config, client, consumer_status, inspect, lookup, offsets, pull, reply,
+    reset_offset, runtime_info, send, send_back, transaction, Refusal,
 };
 use crate::hops::{Answer, Ask};
 use crate::mesh::{CoreId, CONTROL_CORE};
@@ -129,7 +129,8 @@ fn route(core: &BrokerCore, req: &RemotingCommand) -> CoreId {
         | RequestCode::CONSUME_MESSAGE_DIRECTLY
         | RequestCode::QUERY_SUBSCRIPTION_BY_CONSUMER
         | RequestCode::GET_ALL_PRODUCER_INFO
-        | RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_BROKER => Some(CONTROL_CORE),
+        | RequestCode::GET_SYSTEM_TOPIC_LIST_FROM_BROKER
+        | RequestCode::INVOKE_BROKER_TO_GET_CONSUMER_STATUS => Some(CONTROL_CORE),
         // The half queue's core keeps the transaction ledger.
         RequestCode::END_TRANSACTION => Some(core.owner_of_queue(TRANS_HALF_TOPIC, HALF_QUEUE)),
         _ => None,
@@ -206,6 +207,9 @@ pub async fn handle_here(
         }
         RequestCode::GET_CONSUMER_RUNNING_INFO | RequestCode::CONSUME_MESSAGE_DIRECTLY => {
             client::call_consumer(core, &req).await.map(Reply::from)
+        }
+        RequestCode::INVOKE_BROKER_TO_GET_CONSUMER_STATUS => {
+            consumer_status::handle(core, &req).await.map(Reply::from)
         }
         RequestCode::CHECK_CLIENT_CONFIG => {
             client::check_client_config(core, &req).map(Reply::from)

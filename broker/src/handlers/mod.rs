@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod broker_config;
 pub mod client;
+pub mod consumer_status;
 pub mod inspect;
 pub mod lookup;
 pub mod offsets;

@@ -197,3 +197,13 @@ crate::json_bean! {
         pub connection_set: Vec<ClientConnection> => "connectionSet",
     }
 }
+
+crate::json_bean! {
+    /// A consumer's offsets on a topic's queues (its answer to GET_CONSUMER_STATUS_FROM_CLIENT,
+    /// in `messageQueueTable`), and those of each client of a group gathered by the broker (the
+    /// INVOKE_BROKER_TO_GET_CONSUMER_STATUS answer, in `consumerTable`).
+    pub struct GetConsumerStatusBody {
+        pub message_queue_table: std::collections::BTreeMap<MessageQueue, i64> => "messageQueueTable",
+        pub consumer_table: std::collections::BTreeMap<String, std::collections::BTreeMap<MessageQueue, i64>> => "consumerTable",
+    }
+}
