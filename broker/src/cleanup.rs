@@ -30,11 +30,9 @@ pub enum Cleanup {
 
 impl BrokerCore {
     /// Deletes what `what` names on every core (control core only); returns how many queues
-    /// (segments, for [`Cleanup::ExpiredSegments`]) went. After a deleted topic, the offsets
-    /// file forgets the topic at its next write, even if a gather already under way still
-    /// carries it.
+    /// (segments, for [`Cleanup::ExpiredSegments`]) went. A deleted topic's offsets go too.
     pub async fn clean(&self, what: Cleanup) -> Result<usize, Refusal> {
-        let control = self.control()?;
+        self.control()?;
         let failed = |core: usize, e: String| {
             Refusal::new(
                 ResponseCode::SYSTEM_ERROR,
@@ -54,10 +52,8 @@ impl BrokerCore {
             }
         }
         if let Cleanup::Topic(topic) = &what {
-            control
-                .forgotten_offsets
-                .borrow_mut()
-                .push(ForgottenOffsets::OfTopic(topic.clone()));
+            self.forget_offsets(ForgottenOffsets::OfTopic(topic.clone()))
+                .await?;
         }
         log::info!("{what:?}: {count} deleted");
         Ok(count)
@@ -65,9 +61,6 @@ impl BrokerCore {
 
     /// This core's part of [`clean`](Self::clean), on the shards it owns.
     pub(crate) async fn clean_here(&self, what: &Cleanup) -> Result<usize, HopError> {
-        if let Cleanup::Topic(topic) = what {
-            self.offsets.borrow_mut().remove_topic(topic);
-        }
         let mut count = 0;
         for shard in self.owned_shards() {
             count += match what {

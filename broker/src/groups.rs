@@ -15,12 +15,10 @@ use crate::core::BrokerCore;
 use crate::handlers::Refusal;
 use crate::hops::{Answer, Ask};
 use crate::mesh::CONTROL_CORE;
-use crate::offsets::ForgottenOffsets;
 use crate::persist::{fresh_version, load_json, next_version, JsonFile, PersistError, TableWrite};
 use crate::replica::{self, Change, Changed};
 use ringmq_protocol::body::{DataVersion, SubscriptionGroupConfig, SubscriptionGroupWrapper};
 use ringmq_protocol::json::{self, JsonStyle};
-use ringmq_protocol::ResponseCode;
 use std::collections::BTreeMap;
 
 /// Groups every broker has (Java's `SubscriptionGroupManager.init`).
@@ -251,31 +249,6 @@ impl BrokerCore {
                 .await;
         }
         Ok(result)
-    }
-
-    /// Forgets the group's committed offsets on every core (control core only). The offsets
-    /// file forgets them at its next write, even if a gather already under way still carries
-    /// them.
-    pub async fn forget_group_offsets(&self, group: &str) -> Result<(), Refusal> {
-        let control = self.control()?;
-        self.offsets.borrow_mut().remove_group(group);
-        for (core, answer) in self
-            .mesh
-            .ask_all(|| Ask::ForgetGroupOffsets(group.to_owned()))
-            .await
-        {
-            answer.map_err(|e| {
-                Refusal::new(
-                    ResponseCode::SYSTEM_ERROR,
-                    format!("the offsets on core {core} were not removed: {e}"),
-                )
-            })?;
-        }
-        control
-            .forgotten_offsets
-            .borrow_mut()
-            .push(ForgottenOffsets::OfGroup(group.to_owned()));
-        Ok(())
     }
 
     /// Applies changes from the control core to this core's copy.

@@ -66,9 +66,9 @@ pub enum Ask {
     /// From the control core: put these settings in force here (UPDATE_BROKER_CONFIG).
     /// [`Answer::Done`] once in force.
     ReplaceConfig(Box<BrokerConfig>),
-    /// From the control core: forget every committed offset of this group (DELETE_SUBSCRIPTIONGROUP
-    /// with `removeOffset`). [`Answer::Done`].
-    ForgetGroupOffsets(String),
+    /// From the control core: forget every committed offset of a group (DELETE_SUBSCRIPTIONGROUP
+    /// with `removeOffset`) or a topic (DELETE_TOPIC_IN_BROKER). [`Answer::Done`].
+    ForgetOffsets(crate::offsets::ForgottenOffsets),
     /// From the control core: delete stored data on this core's shards (DELETE_TOPIC_IN_BROKER
     /// and the cleanups of [`crate::cleanup`]). [`Answer::Cleaned`].
     Clean(crate::cleanup::Cleanup),
@@ -326,8 +326,8 @@ async fn serve_ask(core: &Rc<BrokerCore>, ask: Ask) -> Answer {
         Ask::RecordAt(offset) => Answer::Record(core.record_here(offset).await),
         Ask::EnsureTopic(wanted) => Answer::Topic(core.ensure_topic(wanted).await),
         Ask::EnsureGroup(group) => Answer::Group(core.find_group(&group).await),
-        Ask::ForgetGroupOffsets(group) => {
-            core.offsets.borrow_mut().remove_group(&group);
+        Ask::ForgetOffsets(what) => {
+            core.offsets.borrow_mut().forget(&what);
             Answer::Done
         }
         Ask::Clean(what) => Answer::Cleaned(core.clean_here(&what).await),

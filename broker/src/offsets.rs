@@ -6,9 +6,11 @@
 //! numeric keys), written crash-safely, so offsets carry over from a Java broker and back.
 
 use crate::config::BrokerConfig;
+use crate::handlers::Refusal;
 use crate::hops::{Answer, Ask};
 use crate::persist::{load_json, JsonFile, PersistError, TableWrite};
 use ringmq_protocol::json::{self, JsonStyle};
+use ringmq_protocol::ResponseCode;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -228,6 +230,24 @@ fn encode(table: &BTreeMap<String, QueueOffsets>) -> Vec<u8> {
 
 // Gathering offsets of every core: each core holds those of the queues it owns.
 impl crate::core::BrokerCore {
+    /// Forgets a group's or a topic's committed offsets on every core (control core only). The
+    /// offsets file forgets them at its next write, even if a gather already under way still
+    /// carries them.
+    pub async fn forget_offsets(&self, what: ForgottenOffsets) -> Result<(), Refusal> {
+        let control = self.control()?;
+        self.offsets.borrow_mut().forget(&what);
+        for (core, answer) in self.mesh.ask_all(|| Ask::ForgetOffsets(what.clone())).await {
+            answer.map_err(|e| {
+                Refusal::new(
+                    ResponseCode::SYSTEM_ERROR,
+                    format!("the offsets on core {core} were not removed: {e}"),
+                )
+            })?;
+        }
+        control.forgotten_offsets.borrow_mut().push(what);
+        Ok(())
+    }
+
     /// Topics `group` has committed offsets on, on any core.
     pub async fn topics_of_group(&self, group: &str) -> BTreeSet<String> {
         let here = self.offsets.borrow().topics_of_group(group);

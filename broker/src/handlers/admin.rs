@@ -9,6 +9,7 @@ use super::{ok, Handled, Refusal};
 use crate::cleanup::Cleanup;
 use crate::core::BrokerCore;
 use crate::hops::{Answer, Ask};
+use crate::offsets::ForgottenOffsets;
 use crate::stats::Window;
 use ringmq_protocol::body::{
     BrokerStatsData, BrokerStatsItem, ConsumeStats, ConsumeStatsList, CreateTopicListRequestBody,
@@ -147,7 +148,8 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
                 log::info!("DELETE_SUBSCRIPTIONGROUP: no group {}", h.group_name);
             }
             if h.remove_offset.or(h.clean_offset).unwrap_or(false) {
-                core.forget_group_offsets(&h.group_name).await?;
+                core.forget_offsets(ForgottenOffsets::OfGroup(h.group_name.clone()))
+                    .await?;
             }
             Ok(ok(req))
         }
