@@ -9,13 +9,14 @@ use super::RemotingCommand;
 use crate::codes::LanguageCode;
 use crate::error::ProtocolError;
 use crate::ext_fields::ExtFields;
-use crate::json::{self, write::write_str, Json, Parser};
+use crate::json::write::{write_int, write_str};
+use crate::json::{self, Json, Parser};
 use bytes::{BufMut, Bytes, BytesMut};
-use std::fmt::Write;
 
 pub(super) fn encode(cmd: &RemotingCommand, out: &mut BytesMut) {
     let mut s = String::with_capacity(160);
-    let _ = write!(s, "{{\"code\":{}", cmd.code);
+    s.push_str("{\"code\":");
+    write_int(&mut s, cmd.code.into());
     if let Some(fields) = &cmd.ext_fields {
         s.push_str(",\"extFields\":{");
         for (i, (k, v)) in fields.iter().enumerate() {
@@ -28,18 +29,19 @@ pub(super) fn encode(cmd: &RemotingCommand, out: &mut BytesMut) {
         }
         s.push('}');
     }
-    let _ = write!(s, ",\"flag\":{},\"language\":", cmd.flag);
+    s.push_str(",\"flag\":");
+    write_int(&mut s, cmd.flag.into());
+    s.push_str(",\"language\":");
     write_str(&mut s, cmd.language.name().unwrap_or("OTHER"));
-    let _ = write!(s, ",\"opaque\":{}", cmd.opaque);
+    s.push_str(",\"opaque\":");
+    write_int(&mut s, cmd.opaque.into());
     if let Some(remark) = &cmd.remark {
         s.push_str(",\"remark\":");
         write_str(&mut s, remark);
     }
-    let _ = write!(
-        s,
-        ",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":{}}}",
-        cmd.version
-    );
+    s.push_str(",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":");
+    write_int(&mut s, cmd.version.into());
+    s.push('}');
     out.put_slice(s.as_bytes());
 }
 
@@ -60,7 +62,12 @@ pub(super) fn decode(header: &Bytes) -> Result<RemotingCommand, ProtocolError> {
     };
     let mut fields = ExtFields::for_header(header, 16);
     let text = fields.text();
-    let mut p = Parser::new(&text);
+    // Java writes headers as UTF-8; one check of the whole text spares one per string. Should a
+    // header hold other bytes anyway, strings are checked one by one and only a bad one fails.
+    let mut p = match std::str::from_utf8(&text) {
+        Ok(text) => Parser::for_utf8(text),
+        Err(_) => Parser::new(&text),
+    };
     let mut has_fields = false;
     p.each_field(|p, key| {
         match &*key {
@@ -158,6 +165,17 @@ mod tests {
         let again = decode(&out.freeze()).unwrap();
         assert_eq!(again.fields().get("b\"q"), Some("x\ny"));
         assert_eq!(again.opaque, -7);
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_fail_only_inside_a_string() {
+        // Outside strings a stray byte is a syntax error either way; inside one, the string
+        // is refused, as when every string was checked alone.
+        let mut bad_value = br#"{"code":1,"extFields":{"k":"v"#.to_vec();
+        bad_value.extend_from_slice(&[0xff, b'"', b'}', b'}']);
+        assert!(decode(&Bytes::from(bad_value)).is_err());
+        let ok = Bytes::from(r#"{"code":1,"extFields":{"k":"é"}}"#.as_bytes().to_vec());
+        assert_eq!(decode(&ok).unwrap().fields().get("k"), Some("é"));
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub struct Parser<'a> {
     s: &'a [u8],
     i: usize,
     depth: usize,
+    /// `s` is known to be UTF-8 (made [`for_utf8`](Parser::for_utf8)), so spans of it between
+    /// ASCII delimiters need no second check.
+    utf8: bool,
 }
 
 impl<'a> Parser<'a> {
@@ -34,6 +37,16 @@ impl<'a> Parser<'a> {
             s: text,
             i: 0,
             depth: 0,
+            utf8: false,
+        }
+    }
+
+    /// A reader of text already checked as UTF-8. Checking a whole header once is much cheaper
+    /// than checking each of its two dozen short strings: the check has a fixed cost per call.
+    pub fn for_utf8(text: &'a str) -> Self {
+        Parser {
+            utf8: true,
+            ..Parser::new(text.as_bytes())
         }
     }
 
@@ -90,8 +103,7 @@ impl<'a> Parser<'a> {
             .position(|&c| c == quote || c == b'\\')
             .filter(|&n| self.s[start + n] == quote);
         if let Some(n) = plain {
-            let text = std::str::from_utf8(&self.s[start..start + n])
-                .map_err(|_| self.err("string is not UTF-8"))?;
+            let text = self.span(start, start + n)?;
             self.i = start + n + 1;
             return Ok(Some(Cow::Borrowed(text)));
         }
@@ -123,6 +135,17 @@ impl<'a> Parser<'a> {
             Json::Str(s) => Cow::Owned(s),
             other => Cow::Owned(other.to_string()),
         })
+    }
+
+    /// `s[start..end]` as text; both ends sit next to ASCII delimiters (quotes).
+    fn span(&self, start: usize, end: usize) -> Result<&'a str, JsonError> {
+        let bytes = &self.s[start..end];
+        if self.utf8 {
+            // SAFETY: `s` is valid UTF-8 (`for_utf8`), and a span whose ends are next to ASCII
+            // bytes starts and ends on character boundaries, so it is valid UTF-8 too.
+            return Ok(unsafe { std::str::from_utf8_unchecked(bytes) });
+        }
+        std::str::from_utf8(bytes).map_err(|_| self.err("string is not UTF-8"))
     }
 
     fn err(&self, reason: &'static str) -> JsonError {
@@ -264,17 +287,18 @@ impl<'a> Parser<'a> {
             }
             self.i += 1;
         }
-        let text =
-            std::str::from_utf8(&self.s[start..self.i]).map_err(|_| self.err("bad number"))?;
+        let digits = &self.s[start..self.i];
         // fastjson may suffix longs/floats with a type letter (`1L`, `1.5F`); skip it.
         if let Some(b'L' | b'S' | b'B' | b'F' | b'D') = self.peek() {
             self.i += 1;
         }
         if !is_float {
-            if let Ok(n) = text.parse::<i64>() {
+            if let Some(n) = parse_i64(digits) {
                 return Ok(Json::Int(n));
             }
         }
+        // Only ASCII bytes were consumed.
+        let text = std::str::from_utf8(digits).map_err(|_| self.err("bad number"))?;
         text.parse::<f64>()
             .map(Json::Float)
             .map_err(|_| JsonError::Syntax {
@@ -361,4 +385,30 @@ impl<'a> Parser<'a> {
 fn push_char(out: &mut Vec<u8>, c: char) {
     let mut buf = [0u8; 4];
     out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+}
+
+/// An optionally negative run of decimal digits as an `i64`; `None` when it is not one or does not
+/// fit (the caller then reads it as a float, as fastjson would a huge integer). Every header
+/// carries four integers, so they skip `str::parse`'s generality.
+fn parse_i64(digits: &[u8]) -> Option<i64> {
+    let (negative, digits) = match digits.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, digits),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    // Accumulated negative: i64::MIN has no positive counterpart.
+    let mut n: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_sub(i64::from(d - b'0'))?;
+    }
+    if negative {
+        Some(n)
+    } else {
+        n.checked_neg()
+    }
 }

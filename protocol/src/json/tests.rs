@@ -104,6 +104,25 @@ fn numbers_keep_their_kind() {
 }
 
 #[test]
+fn integers_read_exactly_up_to_the_limits_of_i64() {
+    let v = parse(br#"[9223372036854775807,-9223372036854775808,-9223372036854775809,007,-0,0,-]"#);
+    assert!(v.is_err(), "a lone minus is not a number");
+    let v = parse(br#"[9223372036854775807,-9223372036854775808,-9223372036854775809,007,-0]"#)
+        .unwrap();
+    let Json::Array(items) = v else {
+        panic!("not an array")
+    };
+    assert_eq!(items[0], Json::Int(i64::MAX));
+    assert_eq!(items[1], Json::Int(i64::MIN));
+    assert!(matches!(items[2], Json::Float(_)), "{:?}", items[2]);
+    assert_eq!(items[3], Json::Int(7));
+    assert_eq!(items[4], Json::Int(0));
+    for n in [i64::MIN, -1, 0, 9, 10, i64::MAX] {
+        assert_eq!(Json::Int(n).to_fastjson(), n.to_string());
+    }
+}
+
+#[test]
 fn rejects_malformed_input_with_an_offset_not_a_panic() {
     for bad in [
         &b"{"[..],

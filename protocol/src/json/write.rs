@@ -7,9 +7,7 @@ pub(super) fn write_value(out: &mut String, v: &Json, style: JsonStyle) {
     match v {
         Json::Null => out.push_str("null"),
         Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Json::Int(n) => {
-            let _ = write!(out, "{n}");
-        }
+        Json::Int(n) => write_int(out, *n),
         Json::Float(f) => write_float(out, *f),
         Json::Str(s) => write_str(out, s),
         Json::Array(items) => {
@@ -56,6 +54,25 @@ fn write_float(out: &mut String, f: f64) {
     if !out[start..].contains(['.', 'e', 'E']) {
         out.push_str(".0");
     }
+}
+
+/// `n` in decimal. Every frame header carries four integers; this skips `fmt`'s machinery.
+pub(crate) fn write_int(out: &mut String, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push('-');
+    }
+    out.extend(digits[start..].iter().map(|&d| char::from(d)));
 }
 
 pub(crate) fn write_str(out: &mut String, s: &str) {
