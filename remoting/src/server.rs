@@ -161,13 +161,16 @@ fn dispatch<S: Service>(conn: &Rc<Connection>, service: &Rc<S>, cmd: RemotingCom
         return;
     }
     let (conn, service) = (conn.clone(), service.clone());
-    glommio::spawn_local(async move {
+    // Boxed first: a request's future holds the largest handler's state (kilobytes), and
+    // glommio moves what it is given through several calls before it reaches the heap. A box
+    // moves as a pointer, so the future is copied once, here.
+    glommio::spawn_local(Box::pin(async move {
         let oneway = cmd.is_oneway();
         if let Some(response) = service.handle(&conn, cmd).await {
             if !oneway {
                 conn.send_reply(response);
             }
         }
-    })
+    }))
     .detach();
 }
