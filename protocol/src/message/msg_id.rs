@@ -16,17 +16,33 @@ pub struct MessageId {
 }
 
 impl fmt::Display for MessageId {
+    /// Upper-case hex of the address, port and offset, as Java's `MessageDecoder.createMessageId`.
+    /// Every send answers with one, so the digits are written by hand rather than by `fmt`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.store_host.ip() {
-            IpAddr::V4(ip) => ip.octets().iter().try_for_each(|b| write!(f, "{b:02X}"))?,
-            IpAddr::V6(ip) => ip.octets().iter().try_for_each(|b| write!(f, "{b:02X}"))?,
+        const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+        // An IPv6 address (16), the port as 4 bytes, the offset as 8.
+        let mut raw = [0u8; 28];
+        let host = match self.store_host.ip() {
+            IpAddr::V4(ip) => {
+                raw[..4].copy_from_slice(&ip.octets());
+                4
+            }
+            IpAddr::V6(ip) => {
+                raw[..16].copy_from_slice(&ip.octets());
+                16
+            }
+        };
+        let port = u32::from(self.store_host.port()).to_be_bytes();
+        raw[host..host + 4].copy_from_slice(&port);
+        raw[host + 4..host + 12].copy_from_slice(&(self.commit_log_offset as u64).to_be_bytes());
+        let mut hex = [0u8; 56];
+        let len = (host + 12) * 2;
+        for (i, b) in raw[..host + 12].iter().enumerate() {
+            hex[2 * i] = DIGITS[usize::from(b >> 4)];
+            hex[2 * i + 1] = DIGITS[usize::from(b & 0xf)];
         }
-        write!(
-            f,
-            "{:08X}{:016X}",
-            u32::from(self.store_host.port()),
-            self.commit_log_offset as u64
-        )
+        // Only ASCII digits were written.
+        f.write_str(std::str::from_utf8(&hex[..len]).map_err(|_| fmt::Error)?)
     }
 }
 
