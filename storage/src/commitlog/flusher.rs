@@ -12,32 +12,60 @@ use super::{CommitLog, FlushDiskType, Tail};
 use crate::error::Result;
 use crate::offset::CommitLogOffset;
 use glommio::io::DmaBuffer;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 use std::time::Instant;
 
 pub(super) const MAX_IN_FLIGHT: usize = 2;
-/// Spare buffers kept per size.
-const POOL_PER_SIZE: usize = 3;
+/// Spare buffers kept, whatever their sizes: one per write that can be in flight, and one for the
+/// batch being built.
+const POOL_CAPACITY: usize = MAX_IN_FLIGHT + 1;
 
-/// DMA buffers by length, for reuse.
-#[derive(Default)]
-struct BufferPool {
-    free: HashMap<usize, Vec<DmaBuffer>>,
+/// Spare DMA buffers, for reuse by a write of the same length.
+///
+/// A buffer can only be reused at its own length (glommio cannot grow a trimmed buffer back), so
+/// only steady-state full batches reuse one. Writes of other lengths (a flush on the interval, a
+/// sync for a waiting appender) come in every length, so the pool keeps the few most recently
+/// returned and drops older ones: keeping spares per length grew without bound, a few hundred
+/// MiB within minutes of mixed load, and once the executor's registered I/O memory was held by
+/// spares every new buffer came from the heap.
+struct BufferPool<B> {
+    /// Oldest first.
+    spare: VecDeque<B>,
 }
 
-impl BufferPool {
-    fn get(&mut self, seg: &CommitLogSegment, len: usize) -> DmaBuffer {
-        self.free
-            .get_mut(&len)
-            .and_then(Vec::pop)
-            .unwrap_or_else(|| seg.alloc(len))
+/// What the pool needs of a buffer: its length.
+trait BufferLen {
+    fn buffer_len(&self) -> usize;
+}
+
+impl BufferLen for DmaBuffer {
+    fn buffer_len(&self) -> usize {
+        self.len()
+    }
+}
+
+impl<B> Default for BufferPool<B> {
+    fn default() -> Self {
+        Self {
+            spare: VecDeque::with_capacity(POOL_CAPACITY + 1),
+        }
+    }
+}
+
+impl<B: BufferLen> BufferPool<B> {
+    /// A spare buffer of exactly `len` bytes, or `alloc(len)`.
+    fn get(&mut self, len: usize, alloc: impl FnOnce(usize) -> B) -> B {
+        match self.spare.iter().rposition(|b| b.buffer_len() == len) {
+            Some(i) => self.spare.remove(i).expect("position is in range"),
+            None => alloc(len),
+        }
     }
 
-    fn put(&mut self, buf: DmaBuffer) {
-        let list = self.free.entry(buf.len()).or_default();
-        if list.len() < POOL_PER_SIZE {
-            list.push(buf);
+    fn put(&mut self, buf: B) {
+        self.spare.push_back(buf);
+        if self.spare.len() > POOL_CAPACITY {
+            self.spare.pop_front();
         }
     }
 }
@@ -60,7 +88,7 @@ struct InFlight {
 pub(super) async fn run(log: Weak<CommitLog>) {
     let Some(log) = log.upgrade() else { return };
     let sync_mode = log.config.flush_disk_type == FlushDiskType::SyncFlush;
-    let mut pool = BufferPool::default();
+    let mut pool = BufferPool::<DmaBuffer>::default();
     let mut in_flight: VecDeque<InFlight> = VecDeque::new();
     loop {
         // Issue writes while allowed.
@@ -198,7 +226,7 @@ async fn sync_if_due(log: &CommitLog, sync_mode: bool) -> Result<()> {
 }
 
 /// Builds the next write from unissued data, within one segment, at most one batch long.
-fn build_batch(log: &CommitLog, pool: &mut BufferPool) -> Option<Batch> {
+fn build_batch(log: &CommitLog, pool: &mut BufferPool<DmaBuffer>) -> Option<Batch> {
     let mut t = log.tail.borrow_mut();
     let front = t.unwritten.front()?.offset;
     // Data continues in a new segment (after an end marker or a gap): no page to carry over.
@@ -218,7 +246,7 @@ fn build_batch(log: &CommitLog, pool: &mut BufferPool) -> Option<Batch> {
     let prefix = std::mem::take(&mut t.partial_page);
     debug_assert_eq!(prefix.len() as u64, local - page_start);
     let span = (end.0 - batch_start.0) as usize;
-    let mut buf = pool.get(&seg, align_up(span as u64) as usize);
+    let mut buf = pool.get(align_up(span as u64) as usize, |len| seg.alloc(len));
     let dst = buf.as_bytes_mut();
     dst[..prefix.len()].copy_from_slice(&prefix);
     // Copy [start, end) from the queued records, then drop the ones fully issued (only then:
@@ -321,5 +349,62 @@ impl CopyRun {
         let src = unsafe { std::slice::from_raw_parts(self.src, self.len) };
         dst[self.dst_at..self.dst_at + self.len].copy_from_slice(src);
         self.len = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    impl BufferLen for Vec<u8> {
+        fn buffer_len(&self) -> usize {
+            self.len()
+        }
+    }
+
+    #[test]
+    fn the_pool_keeps_a_few_spares_whatever_lengths_come_back() {
+        let mut pool = BufferPool::<Vec<u8>>::default();
+        let mut allocated = 0;
+        // A sync-heavy load: every write a different length.
+        for len in (1..=500).map(|n| n * PAGE as usize) {
+            let buf = pool.get(len, |len| {
+                allocated += 1;
+                vec![0; len]
+            });
+            pool.put(buf);
+        }
+        assert_eq!(allocated, 500);
+        assert_eq!(pool.spare.len(), POOL_CAPACITY);
+        // The most recent lengths are the ones kept.
+        assert!(pool.spare.iter().all(|b| b.len() > 490 * PAGE as usize));
+    }
+
+    #[test]
+    fn full_batches_reuse_their_buffers() {
+        let mut pool = BufferPool::<Vec<u8>>::default();
+        let batch = 8 << 20;
+        let mut allocated = 0;
+        let mut in_flight = VecDeque::new();
+        for i in 0..100 {
+            // Now and then a short batch, as a flush on the interval makes.
+            let len = if i % 10 == 9 {
+                3 * PAGE as usize
+            } else {
+                batch
+            };
+            in_flight.push_back(pool.get(len, |len| {
+                allocated += 1;
+                vec![0; len]
+            }));
+            if in_flight.len() == MAX_IN_FLIGHT {
+                pool.put(in_flight.pop_front().expect("in flight"));
+            }
+        }
+        // Two full buffers in flight plus a spare, and the short one.
+        assert!(
+            allocated <= POOL_CAPACITY + 1,
+            "{allocated} buffers allocated"
+        );
     }
 }
