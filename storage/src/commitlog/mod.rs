@@ -187,6 +187,7 @@ impl CommitLog {
         if let Some(n) = &next {
             segments.insert(n.base(), n.clone());
         }
+        let arena = RecordArena::new(config.tail_cache_bytes);
         let log = Rc::new_cyclic(|me| CommitLog {
             me: me.clone(),
             shard,
@@ -204,7 +205,7 @@ impl CommitLog {
                 unwritten: VecDeque::new(),
                 partial_page,
                 flush_requested: false,
-                arena: RecordArena::default(),
+                arena,
                 cache: VecDeque::new(),
                 cache_bytes: 0,
                 unsynced: Vec::new(),
