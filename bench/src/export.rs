@@ -78,6 +78,7 @@ pub fn json(r: &RunResult, floors: Option<&Floors>) -> String {
                 ("cpu_s", num(u.cpu_s)),
                 ("wall_s", num(u.wall_s)),
                 ("cpu_pct", num(u.cpu_pct())),
+                ("rss_start_kib", int(u.rss_start_kib)),
                 ("rss_kib", int(u.rss_kib)),
                 ("peak_rss_kib", int(u.hwm_kib)),
             ])

@@ -23,12 +23,19 @@ pub struct ProcUsage {
     pub pid: u32,
     pub cpu_s: f64,
     pub wall_s: f64,
+    /// Resident set at the start of the window: growth over a steady load is a leak.
+    pub rss_start_kib: u64,
     pub rss_kib: u64,
     pub hwm_kib: u64,
 }
 
 impl ProcUsage {
     /// CPU time over wall time, in percent of one core.
+    /// Resident set growth over the window, in KiB (negative when it shrank).
+    pub fn rss_growth_kib(&self) -> i64 {
+        self.rss_kib as i64 - self.rss_start_kib as i64
+    }
+
     pub fn cpu_pct(&self) -> f64 {
         if self.wall_s > 0.0 {
             100.0 * self.cpu_s / self.wall_s
@@ -58,6 +65,7 @@ pub fn usage(pid: u32, from: &ProcSample, to: &ProcSample) -> ProcUsage {
         pid,
         cpu_s: to.cpu.saturating_sub(from.cpu).as_secs_f64(),
         wall_s: to.at.saturating_duration_since(from.at).as_secs_f64(),
+        rss_start_kib: from.rss_kib,
         rss_kib: to.rss_kib,
         hwm_kib: to.hwm_kib,
     }

@@ -241,11 +241,12 @@ fn row(cells: &[String; 13]) -> String {
 
 fn usage_text(u: &crate::proc_stats::ProcUsage) -> String {
     format!(
-        "cpu {:.2} s in {:.1} s ({:.0}% of one core), rss {:.0} MiB (peak {:.0} MiB)",
+        "cpu {:.2} s in {:.1} s ({:.0}% of one core), rss {:.0} MiB ({:+.0} MiB in the run, peak {:.0} MiB)",
         u.cpu_s,
         u.wall_s,
         u.cpu_pct(),
         u.rss_kib as f64 / 1024.0,
+        u.rss_growth_kib() as f64 / 1024.0,
         u.hwm_kib as f64 / 1024.0
     )
 }
