@@ -75,8 +75,11 @@ pub struct ConsumeQueue {
     hot_window: usize,
     min: u64,
     max: u64,
-    /// Slots [max - hot.len(), max): at least the newest `hot_window` and every unflushed one.
+    /// Slots [max - hot.len(), max): every unflushed one, and up to `hot_window` of the newest
+    /// while the queue is active. Tailing pulls read here; older slots are read from the files.
     hot: VecDeque<CqEntry>,
+    /// Checkpoints since the last append: see [`ConsumeQueue::release_if_idle`].
+    idle_checkpoints: u32,
     /// Slots below this have been written to their files.
     flushed: u64,
     last_end: Option<CommitLogOffset>,
@@ -114,6 +117,7 @@ impl ConsumeQueue {
             min: 0,
             max: 0,
             hot: VecDeque::new(),
+            idle_checkpoints: 0,
             flushed: 0,
             last_end: None,
             writer: None,
@@ -169,7 +173,13 @@ impl ConsumeQueue {
     pub fn append(&mut self, entry: CqEntry) -> QueueOffset {
         debug_assert!(entry.is_entry(), "a size-0 entry reads back as no entry");
         let offset = self.max;
+        // Room is made before the push, not after: a full VecDeque would double its capacity
+        // for the one extra slot, and keep that doubled size for good.
+        if self.hot.len() >= self.hot_window && self.hot_start() < self.flushed {
+            self.hot.pop_front();
+        }
         self.hot.push_back(entry);
+        self.idle_checkpoints = 0;
         self.max += 1;
         self.last_end = Some(entry.end());
         self.trim_hot();
@@ -281,6 +291,24 @@ impl ConsumeQueue {
         self.writer = None;
         self.trim_hot();
         Ok(())
+    }
+
+    /// Called once per checkpoint, after [`ConsumeQueue::flush`]: a queue with no append for
+    /// `idle_after` checkpoints gives its in-memory slots back. Every queue that ever had a burst
+    /// would otherwise hold a full window (24 KiB at the default 1,024 slots) for good, so a
+    /// broker with 100,000 queues could hold gigabytes for queues nobody writes to. Reads of an
+    /// idle queue go to its files, which the page cache usually holds; the window fills again
+    /// with the next appends. Returns whether memory was released.
+    pub fn release_if_idle(&mut self, idle_after: u32) -> bool {
+        self.idle_checkpoints = self.idle_checkpoints.saturating_add(1);
+        if self.idle_checkpoints <= idle_after
+            || self.flushed < self.max
+            || self.hot.capacity() == 0
+        {
+            return false;
+        }
+        self.hot = VecDeque::new();
+        true
     }
 
     /// Whether [`ConsumeQueue::sync`] has anything to do.
@@ -414,8 +442,8 @@ impl ConsumeQueue {
         Ok(files)
     }
 
-    /// Reads the newest file up to its first empty slot: sets max there, the hot window and
-    /// `flushed`, and cuts off whatever follows (a torn slot, zeros, stale bytes) so later flushes
+    /// Reads the newest file up to its first empty slot: sets max and `flushed` there (nothing
+    /// is kept in memory: most queues of a large broker are idle after a restart), and cuts off whatever follows (a torn slot, zeros, stale bytes) so later flushes
     /// leave nothing behind them that a restart could mistake for entries. Returns its first entry.
     fn load_last_file(&mut self, file: u64) -> Result<Option<u64>> {
         let path = self.path(file);
@@ -438,10 +466,6 @@ impl ConsumeQueue {
                 first.get_or_insert(self.base(file) + i);
             }
             used = i + 1;
-            self.hot.push_back(e);
-            if self.hot.len() > self.hot_window {
-                self.hot.pop_front();
-            }
         }
         self.max = self.base(file) + used;
         self.flushed = self.max;

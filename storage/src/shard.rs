@@ -29,7 +29,8 @@ pub struct ShardConfig {
     pub commit_log: CommitLogConfig,
     /// Entries per consume-queue file (Java's `mappedFileSizeConsumeQueue` / 20: 300,000).
     pub cq_entries_per_file: u64,
-    /// Recent consume-queue entries kept in memory per queue.
+    /// Recent consume-queue entries kept in memory per active queue (24 bytes each); a queue
+    /// idle for 30 s gives them back.
     pub cq_hot_window: usize,
     /// How often consume queues are written out and a checkpoint taken.
     pub checkpoint_interval: Duration,
@@ -148,6 +149,15 @@ pub struct ReadResult {
 }
 
 type QueueKey = (String, i32);
+
+/// A queue with no appends for this long gives its in-memory consume-queue window back.
+const IDLE_QUEUE_RELEASE: Duration = Duration::from_secs(30);
+
+/// How many checkpoints `interval` apart fit in `span` (at least one).
+fn checkpoints_within(span: Duration, interval: Duration) -> u32 {
+    let n = span.as_nanos() / interval.as_nanos().max(1);
+    u32::try_from(n).unwrap_or(u32::MAX).max(1)
+}
 
 pub struct Shard {
     id: u32,
@@ -633,6 +643,7 @@ impl Shard {
         // file); with many queues that adds up, so let requests run between batches.
         const QUEUES_PER_TURN: usize = 32;
         let keys: Vec<QueueKey> = self.queues.borrow().keys().cloned().collect();
+        let idle_after = checkpoints_within(IDLE_QUEUE_RELEASE, self.config.checkpoint_interval);
         let mut dirty = false;
         for batch in keys.chunks(QUEUES_PER_TURN) {
             {
@@ -641,6 +652,7 @@ impl Shard {
                     if let Some(cq) = queues.get_mut(key) {
                         cq.flush()?;
                         dirty |= cq.has_unsynced();
+                        cq.release_if_idle(idle_after);
                     }
                 }
             }

@@ -136,13 +136,54 @@ fn hot_window_keeps_unflushed_and_newest_only() {
     }
     assert_eq!(all(&cq), run(0, 12));
     cq.flush().unwrap();
+    assert_eq!(cq.hot.len(), 2);
+    let reopened = ConsumeQueue::open(&tmp.0, 4, 2).unwrap();
     assert_eq!(
-        (
-            cq.hot.len(),
-            ConsumeQueue::open(&tmp.0, 4, 2).unwrap().hot.len()
-        ),
-        (2, 2)
+        reopened.hot.capacity(),
+        0,
+        "a reopened queue starts with nothing in memory"
     );
+    assert_eq!(all(&reopened), run(0, 12));
+}
+
+#[test]
+fn a_full_window_keeps_its_size_as_it_slides() {
+    let tmp = TempDir::new();
+    let mut cq = filled(&tmp, 1024, 1024);
+    let capacity = cq.hot.capacity();
+    for i in 1024..3000 {
+        cq.append(entry(0, i));
+        if i % 100 == 0 {
+            cq.flush().unwrap();
+        }
+    }
+    // Pushing onto a full window before trimming it would double the allocation for good.
+    assert_eq!((capacity, cq.hot.capacity()), (1024, 1024));
+    cq.flush().unwrap();
+    assert_eq!(all(&cq), run(0, 3000));
+}
+
+#[test]
+fn an_idle_queue_gives_its_memory_back_and_still_reads_everything() {
+    let tmp = TempDir::new();
+    let mut cq = filled(&tmp, 8, 20);
+    cq.append(entry(0, 20));
+    // Idle means no append for more than `idle_after` checkpoints, and everything flushed.
+    assert!(!cq.release_if_idle(1), "appended since the last checkpoint");
+    assert!(!cq.release_if_idle(1), "only one idle checkpoint so far");
+    assert!(
+        !cq.release_if_idle(1),
+        "an unflushed slot lives only in memory"
+    );
+    assert_eq!(cq.get(QueueOffset(20)).unwrap(), Some(entry(0, 20)));
+    cq.flush().unwrap();
+    assert!(cq.release_if_idle(1));
+    assert_eq!(cq.hot.capacity(), 0);
+    assert_eq!(all(&cq), run(0, 21), "read back from the files");
+    // The next append makes it active again.
+    cq.append(entry(0, 21));
+    assert!(!cq.release_if_idle(0));
+    assert_eq!(all(&cq), run(0, 22));
 }
 
 #[test]
@@ -268,6 +309,8 @@ enum Op {
     Flush,
     Sync,
     Reopen,
+    /// An idle checkpoint: in-memory slots are given back (only when all are flushed).
+    Release,
     Truncate(bool, u8),
     Delete(bool, u8),
     Read(u8, u8),
@@ -280,6 +323,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(Op::Flush),
         1 => Just(Op::Sync),
         1 => Just(Op::Reopen),
+        1 => Just(Op::Release),
         1 => (other(), any::<u8>()).prop_map(|(o, at)| Op::Truncate(o, at)),
         1 => (other(), 128u8..).prop_map(|(o, at)| Op::Delete(o, at)),
         2 => (any::<u8>(), any::<u8>()).prop_map(|(a, b)| Op::Read(a, b)),
@@ -349,6 +393,13 @@ fn check(ops: Vec<Op>, per_file: usize, hot: usize) -> std::result::Result<(), T
                 m.flushed = m.slots.len();
             }
             Op::Sync => cq.sync().unwrap(),
+            Op::Release => {
+                let released = cq.release_if_idle(0);
+                prop_assert!(
+                    !released || m.flushed == m.slots.len(),
+                    "unflushed slots kept"
+                );
+            }
             Op::Reopen => {
                 drop(cq);
                 cq = ConsumeQueue::open(&tmp.0, per_file as u64, hot).unwrap();
