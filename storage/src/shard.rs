@@ -18,7 +18,7 @@ use bytes::Bytes;
 use glommio::sync::Semaphore;
 use ringmq_protocol::message::{body_crc, Properties, StoredMessage};
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -148,7 +148,7 @@ pub struct ReadResult {
     pub max_offset: QueueOffset,
 }
 
-type QueueKey = (String, i32);
+use queue_table::{QueueKey, QueueTable};
 
 /// A queue with no appends for this long gives its in-memory consume-queue window back.
 const IDLE_QUEUE_RELEASE: Duration = Duration::from_secs(30);
@@ -164,7 +164,7 @@ pub struct Shard {
     dir: PathBuf,
     config: ShardConfig,
     commit_log: Rc<CommitLog>,
-    queues: RefCell<HashMap<QueueKey, ConsumeQueue>>,
+    queues: RefCell<QueueTable>,
     index: RefCell<MessageIndex>,
     checkpoint: RefCell<CheckpointFile>,
     /// One checkpoint at a time: the periodic one and the one `close` writes take turns,
@@ -229,21 +229,18 @@ impl Shard {
                 if queues_done.is_some_and(|done| r.offset < done) {
                     return;
                 }
-                let key = (r.message.topic.clone(), r.message.queue_id);
-                let cq = match queues.entry(key) {
-                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::hash_map::Entry::Vacant(v) => {
-                        match ConsumeQueue::open(
-                            &queue_dir(&cq_root, &r.message.topic, r.message.queue_id),
-                            config.cq_entries_per_file,
-                            config.cq_hot_window,
-                        ) {
-                            Ok(cq) => v.insert(cq),
-                            Err(e) => {
-                                dispatch_error = Some(e);
-                                return;
-                            }
-                        }
+                let (topic, queue_id) = (&r.message.topic, r.message.queue_id);
+                let cq = match queues.get_or_try_insert(topic, queue_id, || {
+                    ConsumeQueue::open(
+                        &queue_dir(&cq_root, topic, queue_id),
+                        config.cq_entries_per_file,
+                        config.cq_hot_window,
+                    )
+                }) {
+                    Ok(cq) => cq,
+                    Err(e) => {
+                        dispatch_error = Some(e);
+                        return;
                     }
                 };
                 // Entries already persisted before the crash are kept; the rest are rebuilt.
@@ -365,19 +362,19 @@ impl Shard {
         // Parsed once: the consume queue needs the tag code, the index the keys.
         let props = Properties::parse(&record.properties);
         let tag_code = tag_code_of(&props);
-        let key = (record.topic.clone(), record.queue_id);
         let (offset, queue_offset) = self
             .commit_log
             .append_within(len, max_wait, |offset, out| {
                 let mut queues = self.queues.borrow_mut();
                 // Made here, not before the append: the append may wait for room, and the
                 // topic may be deleted meanwhile. A queue with no files has nothing to read.
-                let cq = queues.entry(key).or_insert_with_key(|(topic, queue_id)| {
-                    ConsumeQueue::create(
-                        &queue_dir(&self.dir.join("consumequeue"), topic, *queue_id),
+                let (topic, queue_id) = (&record.topic, record.queue_id);
+                let Ok(cq) = queues.get_or_try_insert(topic, queue_id, || {
+                    Ok::<_, Infallible>(ConsumeQueue::create(
+                        &queue_dir(&self.dir.join("consumequeue"), topic, queue_id),
                         self.config.cq_entries_per_file,
                         self.config.cq_hot_window,
-                    )
+                    ))
                 });
                 record.commit_log_offset = offset.0;
                 record.queue_offset = cq.max_offset().0;
@@ -431,7 +428,7 @@ impl Shard {
         filter: impl Fn(i64) -> bool,
     ) -> Result<ReadResult> {
         let queues = self.queues.borrow();
-        let Some(cq) = queues.get(&(topic.to_owned(), queue_id)) else {
+        let Some(cq) = queues.get(topic, queue_id) else {
             return Ok(ReadResult {
                 status: ReadStatus::NoMatchedLogicQueue,
                 records: Vec::new(),
@@ -516,14 +513,14 @@ impl Shard {
     pub fn min_offset(&self, topic: &str, queue_id: i32) -> QueueOffset {
         self.queues
             .borrow()
-            .get(&(topic.to_owned(), queue_id))
+            .get(topic, queue_id)
             .map_or(QueueOffset(0), ConsumeQueue::min_offset)
     }
 
     pub fn max_offset(&self, topic: &str, queue_id: i32) -> QueueOffset {
         self.queues
             .borrow()
-            .get(&(topic.to_owned(), queue_id))
+            .get(topic, queue_id)
             .map_or(QueueOffset(0), ConsumeQueue::max_offset)
     }
 
@@ -537,7 +534,7 @@ impl Shard {
         max: usize,
     ) -> Result<Option<Vec<(QueueOffset, CqEntry)>>> {
         let queues = self.queues.borrow();
-        let Some(queue) = queues.get(&(topic.to_owned(), queue_id)) else {
+        let Some(queue) = queues.get(topic, queue_id) else {
             return Ok(None);
         };
         queue.entries(from, max).map(Some)
@@ -588,7 +585,7 @@ impl Shard {
         let entry = self
             .queues
             .borrow()
-            .get(&(topic.to_owned(), queue_id))
+            .get(topic, queue_id)
             .map(|cq| cq.get(offset))
             .transpose()?
             .flatten();
@@ -642,14 +639,14 @@ impl Shard {
         // Flushing writes through the page cache (and makes the directory of a queue's first
         // file); with many queues that adds up, so let requests run between batches.
         const QUEUES_PER_TURN: usize = 32;
-        let keys: Vec<QueueKey> = self.queues.borrow().keys().cloned().collect();
+        let keys = self.queues.borrow().keys();
         let idle_after = checkpoints_within(IDLE_QUEUE_RELEASE, self.config.checkpoint_interval);
         let mut dirty = false;
         for batch in keys.chunks(QUEUES_PER_TURN) {
             {
                 let mut queues = self.queues.borrow_mut();
                 for key in batch {
-                    if let Some(cq) = queues.get_mut(key) {
+                    if let Some(cq) = queues.get_mut(&key.0, key.1) {
                         cq.flush()?;
                         dirty |= cq.has_unsynced();
                         cq.release_if_idle(idle_after);
@@ -771,8 +768,8 @@ fn queue_dir(root: &Path, topic: &str, queue_id: i32) -> PathBuf {
 }
 
 /// Opens every consume queue found on disk (`<root>/<topic>/<queueId>`).
-fn load_queues(root: &Path, config: &ShardConfig) -> Result<HashMap<QueueKey, ConsumeQueue>> {
-    let mut out = HashMap::new();
+fn load_queues(root: &Path, config: &ShardConfig) -> Result<QueueTable> {
+    let mut out = QueueTable::default();
     let Ok(topics) = std::fs::read_dir(root) else {
         return Ok(out);
     };
@@ -787,13 +784,14 @@ fn load_queues(root: &Path, config: &ShardConfig) -> Result<HashMap<QueueKey, Co
             };
             let cq =
                 ConsumeQueue::open(&id.path(), config.cq_entries_per_file, config.cq_hot_window)?;
-            out.insert((topic_name.clone(), queue_id), cq);
+            out.insert(&topic_name, queue_id, cq);
         }
     }
     Ok(out)
 }
 
 mod queue_deletion;
+mod queue_table;
 mod retention;
 
 pub use retention::RetentionPolicy;

@@ -14,26 +14,23 @@ use crate::consume_queue::ConsumeQueue;
 use crate::error::{Result, StorageError};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::rc::Rc;
 
 impl Shard {
     /// The topics with queues on this shard.
     pub fn topics(&self) -> BTreeSet<String> {
-        self.queues
-            .borrow()
-            .keys()
-            .map(|(t, _)| t.clone())
-            .collect()
+        self.queues.borrow().topics().map(str::to_owned).collect()
     }
 
     /// Deletes every queue of `topic` on this shard. Returns how many there were. Puts to the
     /// topic made afterwards start new queues at offset 0.
     pub async fn delete_topic(&self, topic: &str) -> Result<usize> {
-        self.delete_queues(|(t, _), _| t == topic).await
+        self.delete_queues(|t, _| t == topic).await
     }
 
     /// Deletes the queues of the topics `doomed` picks. Returns how many queues went.
     pub async fn delete_topics(&self, doomed: impl Fn(&str) -> bool) -> Result<usize> {
-        self.delete_queues(|(t, _), _| doomed(t)).await
+        self.delete_queues(|t, _| doomed(t)).await
     }
 
     /// Deletes the queues whose last record lies before the oldest commit-log segment (so every
@@ -41,7 +38,7 @@ impl Shard {
     /// yet is kept. Returns how many went. A queue deleted here starts again at offset 0.
     pub async fn delete_expired_queues(&self, spared: impl Fn(&str) -> bool) -> Result<usize> {
         let log_start = self.commit_log.min_offset();
-        self.delete_queues(|(t, _), cq| {
+        self.delete_queues(|t, cq| {
             !spared(t)
                 && cq
                     .last_entry_end()
@@ -50,21 +47,18 @@ impl Shard {
         .await
     }
 
-    async fn delete_queues(
-        &self,
-        doomed: impl Fn(&QueueKey, &ConsumeQueue) -> bool,
-    ) -> Result<usize> {
+    async fn delete_queues(&self, doomed: impl Fn(&str, &ConsumeQueue) -> bool) -> Result<usize> {
         let keys: Vec<QueueKey> = {
             let mut queues = self.queues.borrow_mut();
             let keys: Vec<QueueKey> = queues
                 .iter()
-                .filter(|(k, cq)| doomed(k, cq))
-                .map(|(k, _)| k.clone())
+                .filter(|(t, _, cq)| doomed(t, cq))
+                .map(|(t, q, _)| (Rc::clone(t), q))
                 .collect();
             // Dropping a queue closes its files, which is cheap; only the removal goes off the
             // core.
-            for key in &keys {
-                queues.remove(key);
+            for (topic, queue_id) in &keys {
+                queues.remove(topic, *queue_id);
             }
             keys
         };
@@ -81,7 +75,7 @@ impl Shard {
             let root = self.dir.join("consumequeue");
             let dirs: Vec<(PathBuf, PathBuf)> = keys
                 .iter()
-                .map(|(t, q)| (root.join(t), super::queue_dir(&root, t, *q)))
+                .map(|(t, q)| (root.join(&**t), super::queue_dir(&root, t, *q)))
                 .collect();
             glommio::executor()
                 .spawn_blocking(move || remove_queue_dirs(&dirs))
