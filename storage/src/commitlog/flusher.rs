@@ -8,6 +8,7 @@
 //! rewritten (with more data) by the next one, which therefore waits for it.
 
 use super::segment::{align_down, align_up, CommitLogSegment, PAGE};
+use super::stream_copy::stream_copy;
 use super::{CommitLog, FlushDiskType, Tail};
 use crate::error::Result;
 use crate::offset::CommitLogOffset;
@@ -347,7 +348,7 @@ impl CopyRun {
         // records only after the last copy), initialised, and frozen (records are never written
         // after they are appended).
         let src = unsafe { std::slice::from_raw_parts(self.src, self.len) };
-        dst[self.dst_at..self.dst_at + self.len].copy_from_slice(src);
+        stream_copy(&mut dst[self.dst_at..self.dst_at + self.len], src);
         self.len = 0;
     }
 }

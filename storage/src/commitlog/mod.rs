@@ -12,6 +12,7 @@ mod arena;
 mod flusher;
 mod recovery;
 mod segment;
+mod stream_copy;
 
 pub use recovery::{RecoveryReport, ScannedRecord};
 pub use segment::{align_down, align_up, CommitLogSegment, PAGE};
