@@ -149,6 +149,8 @@ impl Item {
 pub struct BrokerStats {
     items: RefCell<HashMap<&'static str, HashMap<String, Item>>>,
     samplings: Cell<u64>,
+    /// Where `topic@group` keys are built, so a pull that finds its items allocates nothing.
+    key: RefCell<String>,
 }
 
 impl BrokerStats {
@@ -174,7 +176,9 @@ impl BrokerStats {
 
     /// A pull of `group` found `msgs` messages of `bytes` in `topic`.
     pub fn got(&self, cluster: &str, topic: &str, group: &str, msgs: u64, bytes: u64) {
-        let key = format!("{topic}@{group}");
+        let mut key = self.key.borrow_mut();
+        key.clear();
+        key.extend([topic, "@", group]);
         self.add(GROUP_GET_NUMS, &key, msgs, 1);
         self.add(GROUP_GET_SIZE, &key, bytes, 1);
         self.add(BROKER_GET_NUMS, cluster, msgs, 1);
