@@ -68,6 +68,14 @@ impl CqEntry {
     }
 }
 
+/// What opening a queue learns from its last file, besides where the queue ends.
+struct LastFileEntries {
+    /// The offset of the file's first entry.
+    first: Option<u64>,
+    /// The file's newest entry, and its offset.
+    newest: Option<(u64, CqEntry)>,
+}
+
 /// One queue's index. Offsets are u64 inside; the public API speaks [`QueueOffset`].
 pub struct ConsumeQueue {
     dir: PathBuf,
@@ -128,11 +136,11 @@ impl ConsumeQueue {
 
     fn load_existing(mut self, files: Vec<u64>, last: u64) -> Result<ConsumeQueue> {
         let cq = &mut self;
-        let first_in_last = cq.load_last_file(last)?;
+        let in_last = cq.load_last_file(last)?;
         cq.min = cq.max;
         for &file in &files {
             let first = if file == last {
-                first_in_last
+                in_last.first
             } else {
                 cq.first_entry_from(cq.base(file), cq.base(file + 1))?
                     .map(|(off, _)| off)
@@ -142,8 +150,13 @@ impl ConsumeQueue {
                 break;
             }
         }
-        // Holes at the end belong to a cut tail (they may reach back into earlier files).
-        if let Some((newest, e)) = cq.last_entry_before(cq.max, cq.min)? {
+        // Holes at the end belong to a cut tail (they may reach back into earlier files). The
+        // newest entry is usually in the last file, already read: no second read per queue.
+        let newest = match in_last.newest {
+            Some(found) => Some(found),
+            None => cq.last_entry_before(cq.max, cq.min)?,
+        };
+        if let Some((newest, e)) = newest {
             cq.cut_tail(newest + 1)?;
             cq.last_end = Some(e.end());
         }
@@ -444,8 +457,8 @@ impl ConsumeQueue {
 
     /// Reads the newest file up to its first empty slot: sets max and `flushed` there (nothing
     /// is kept in memory: most queues of a large broker are idle after a restart), and cuts off whatever follows (a torn slot, zeros, stale bytes) so later flushes
-    /// leave nothing behind them that a restart could mistake for entries. Returns its first entry.
-    fn load_last_file(&mut self, file: u64) -> Result<Option<u64>> {
+    /// leave nothing behind them that a restart could mistake for entries.
+    fn load_last_file(&mut self, file: u64) -> Result<LastFileEntries> {
         let path = self.path(file);
         let io_err = |e| StorageError::io(&path, e);
         let f = OpenOptions::new()
@@ -456,7 +469,7 @@ impl ConsumeQueue {
         let len = f.metadata().map_err(io_err)?.len();
         let mut buf = vec![0; len.min(self.entries_per_file * SLOT) as usize];
         read_full_at(&f, &mut buf, 0).map_err(io_err)?;
-        let (mut first, mut used) = (None, 0);
+        let (mut first, mut newest, mut used) = (None, None, 0);
         for (i, slot) in (0u64..).zip(buf.chunks_exact(CQ_ENTRY_SIZE)) {
             let e = CqEntry::decode_slot(slot);
             if !e.is_entry() && e != HOLE {
@@ -464,6 +477,7 @@ impl ConsumeQueue {
             }
             if e.is_entry() {
                 first.get_or_insert(self.base(file) + i);
+                newest = Some((self.base(file) + i, e));
             }
             used = i + 1;
         }
@@ -473,7 +487,7 @@ impl ConsumeQueue {
             f.set_len(used * SLOT).map_err(io_err)?;
             self.pending.file_written(file);
         }
-        Ok(first)
+        Ok(LastFileEntries { first, newest })
     }
 
     /// Slots [from, to) as stored, holes and empty slots included: one read per file touched.
