@@ -455,9 +455,10 @@ impl ConsumeQueue {
         Ok(files)
     }
 
-    /// Reads the newest file up to its first empty slot: sets max and `flushed` there (nothing
-    /// is kept in memory: most queues of a large broker are idle after a restart), and cuts off whatever follows (a torn slot, zeros, stale bytes) so later flushes
-    /// leave nothing behind them that a restart could mistake for entries.
+    /// Reads the newest file up to its first empty slot: sets max and `flushed` there, and cuts
+    /// off whatever follows (a torn slot, zeros, stale bytes) so later flushes leave nothing
+    /// behind them that a restart could mistake for entries. Nothing is kept in memory: most
+    /// queues of a large broker are idle after a restart.
     fn load_last_file(&mut self, file: u64) -> Result<LastFileEntries> {
         let path = self.path(file);
         let io_err = |e| StorageError::io(&path, e);

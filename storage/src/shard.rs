@@ -16,6 +16,7 @@ use crate::index_file::MessageIndex;
 use crate::offset::{CommitLogOffset, QueueOffset};
 use bytes::Bytes;
 use glommio::sync::Semaphore;
+use queue_table::{QueueKey, QueueTable};
 use ringmq_protocol::message::{body_crc, Properties, StoredMessage};
 use std::cell::{Cell, RefCell};
 use std::convert::Infallible;
@@ -147,8 +148,6 @@ pub struct ReadResult {
     pub min_offset: QueueOffset,
     pub max_offset: QueueOffset,
 }
-
-use queue_table::{QueueKey, QueueTable};
 
 /// A queue with no appends for this long gives its in-memory consume-queue window back.
 const IDLE_QUEUE_RELEASE: Duration = Duration::from_secs(30);
