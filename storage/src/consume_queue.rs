@@ -324,6 +324,11 @@ impl ConsumeQueue {
         true
     }
 
+    /// Entries held in memory (the rest are read from the files).
+    pub fn resident_entries(&self) -> usize {
+        self.hot.len()
+    }
+
     /// Whether [`ConsumeQueue::sync`] has anything to do.
     pub fn has_unsynced(&self) -> bool {
         !self.pending.is_empty()

@@ -30,9 +30,11 @@ pub struct ShardConfig {
     pub commit_log: CommitLogConfig,
     /// Entries per consume-queue file (Java's `mappedFileSizeConsumeQueue` / 20: 300,000).
     pub cq_entries_per_file: u64,
-    /// Recent consume-queue entries kept in memory per active queue (24 bytes each); a queue
-    /// idle for 30 s gives them back.
+    /// Recent consume-queue entries kept in memory per active queue (24 bytes each).
     pub cq_hot_window: usize,
+    /// A queue with no appends for this long gives its in-memory entries back (checked at
+    /// checkpoints, so it takes at least two of them).
+    pub cq_idle_release: Duration,
     /// How often consume queues are written out and a checkpoint taken.
     pub checkpoint_interval: Duration,
     /// The broker's address, stored in every record (it becomes part of the message id).
@@ -50,6 +52,7 @@ impl Default for ShardConfig {
             commit_log: CommitLogConfig::default(),
             cq_entries_per_file: 300_000,
             cq_hot_window: 1024,
+            cq_idle_release: Duration::from_secs(30),
             checkpoint_interval: Duration::from_secs(1),
             store_host: "127.0.0.1:10911".parse().expect("valid address"),
             retention: RetentionPolicy::default(),
@@ -148,9 +151,6 @@ pub struct ReadResult {
     pub min_offset: QueueOffset,
     pub max_offset: QueueOffset,
 }
-
-/// A queue with no appends for this long gives its in-memory consume-queue window back.
-const IDLE_QUEUE_RELEASE: Duration = Duration::from_secs(30);
 
 /// How many checkpoints `interval` apart fit in `span` (at least one).
 fn checkpoints_within(span: Duration, interval: Duration) -> u32 {
@@ -639,7 +639,8 @@ impl Shard {
         // file); with many queues that adds up, so let requests run between batches.
         const QUEUES_PER_TURN: usize = 32;
         let keys = self.queues.borrow().keys();
-        let idle_after = checkpoints_within(IDLE_QUEUE_RELEASE, self.config.checkpoint_interval);
+        let idle_after =
+            checkpoints_within(self.config.cq_idle_release, self.config.checkpoint_interval);
         let mut dirty = false;
         for batch in keys.chunks(QUEUES_PER_TURN) {
             {
@@ -703,6 +704,15 @@ impl Shard {
 
     pub fn queue_count(&self) -> usize {
         self.queues.borrow().len()
+    }
+
+    /// Consume-queue entries of a queue held in memory.
+    #[cfg(test)]
+    fn resident_entries(&self, topic: &str, queue_id: i32) -> Option<usize> {
+        let queues = self.queues.borrow();
+        queues
+            .get(topic, queue_id)
+            .map(ConsumeQueue::resident_entries)
     }
 }
 

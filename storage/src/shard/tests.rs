@@ -29,6 +29,9 @@ fn config(flush: FlushDiskType) -> ShardConfig {
         },
         cq_entries_per_file: 64,
         cq_hot_window: 16,
+        // Idle queues give their entries back after two checkpoints, so the tests also read
+        // through released queues.
+        cq_idle_release: Duration::ZERO,
         checkpoint_interval: Duration::from_millis(50),
         store_host: "127.0.0.2:10911".parse().unwrap(),
         // Applied by the tests themselves.
@@ -664,4 +667,50 @@ fn queues_whose_records_all_expired_are_deleted_on_request() {
         shard.close().await.unwrap();
     });
     std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn an_idle_queue_gives_its_entries_back_at_checkpoints_and_still_reads_in_full() {
+    let dir = temp_dir("idle-release");
+    let d = dir.clone();
+    run(move || async move {
+        // Checkpoints only when the test takes them; idle after two of them (the test config).
+        let mut cfg = config(FlushDiskType::AsyncFlush);
+        cfg.checkpoint_interval = Duration::from_secs(3600);
+        let (shard, _) = Shard::open(0, &d, cfg).await.unwrap();
+        for i in 0..40 {
+            shard.put(message("Idle", 0, i, "a")).await.unwrap();
+            shard.put(message("Busy", 0, i, "a")).await.unwrap();
+        }
+        assert_eq!(
+            shard.resident_entries("Idle", 0),
+            Some(40),
+            "none written out yet"
+        );
+        shard.write_checkpoint(false).await.unwrap();
+        assert_eq!(
+            shard.resident_entries("Idle", 0),
+            Some(16),
+            "the window once written"
+        );
+        shard.put(message("Busy", 0, 40, "a")).await.unwrap();
+        shard.write_checkpoint(false).await.unwrap();
+        assert_eq!(shard.resident_entries("Idle", 0), Some(0), "released");
+        assert_eq!(
+            shard.resident_entries("Busy", 0),
+            Some(16),
+            "appended to: kept"
+        );
+
+        let idle = read_all(&shard, "Idle", 0).await;
+        let bodies: Vec<_> = idle.iter().map(|m| m.body.clone()).collect();
+        let want: Vec<_> = (0..40).map(|i| message("Idle", 0, i, "a").body).collect();
+        assert_eq!(bodies, want, "every message read back through the files");
+        let put = shard.put(message("Idle", 0, 40, "a")).await.unwrap();
+        assert_eq!(put.queue_offset, QueueOffset(40));
+        assert_eq!(shard.resident_entries("Idle", 0), Some(1));
+        assert_eq!(read_all(&shard, "Idle", 0).await.len(), 41);
+        shard.close().await.unwrap();
+    });
+    let _ = std::fs::remove_dir_all(&dir);
 }
