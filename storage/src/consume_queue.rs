@@ -188,14 +188,11 @@ impl ConsumeQueue {
         let offset = self.max;
         // Room is made before the push, not after: a full VecDeque would double its capacity
         // for the one extra slot, and keep that doubled size for good.
-        if self.hot.len() >= self.hot_window && self.hot_start() < self.flushed {
-            self.hot.pop_front();
-        }
+        self.trim_hot(self.hot_window.saturating_sub(1));
         self.hot.push_back(entry);
         self.idle_checkpoints = 0;
         self.max += 1;
         self.last_end = Some(entry.end());
-        self.trim_hot();
         QueueOffset(offset as i64)
     }
 
@@ -302,7 +299,7 @@ impl ConsumeQueue {
         // No descriptor is kept between flushes: a broker with 100,000 queues would otherwise
         // hold 100,000 open files. Flushes come once per checkpoint, so reopening is cheap.
         self.writer = None;
-        self.trim_hot();
+        self.trim_hot(self.hot_window);
         Ok(())
     }
 
@@ -425,8 +422,9 @@ impl ConsumeQueue {
         self.max - self.hot.len() as u64
     }
 
-    fn trim_hot(&mut self) {
-        while self.hot.len() > self.hot_window && self.hot_start() < self.flushed {
+    /// Drops the oldest in-memory slots down to `keep`, written ones only.
+    fn trim_hot(&mut self, keep: usize) {
+        while self.hot.len() > keep && self.hot_start() < self.flushed {
             self.hot.pop_front();
         }
     }
