@@ -16,6 +16,7 @@ pub mod consume_queue;
 pub mod disk;
 pub mod error;
 pub mod index_file;
+mod io_turns;
 pub mod offset;
 mod pending_syncs;
 pub mod shard;

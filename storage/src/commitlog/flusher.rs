@@ -11,11 +11,12 @@ use super::segment::{align_down, align_up, CommitLogSegment, PAGE};
 use super::stream_copy::stream_copy;
 use super::{CommitLog, FlushDiskType, Tail};
 use crate::error::Result;
+use crate::io_turns::IoTurns;
 use crate::offset::CommitLogOffset;
 use glommio::io::DmaBuffer;
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub(super) const MAX_IN_FLIGHT: usize = 2;
 /// Spare buffers kept, whatever their sizes: one per write that can be in flight, and one for the
@@ -30,13 +31,13 @@ const POOL_CAPACITY: usize = MAX_IN_FLIGHT + 1;
 /// returned and drops older ones: keeping spares per length grew without bound, a few hundred
 /// MiB within minutes of mixed load, and once the executor's registered I/O memory was held by
 /// spares every new buffer came from the heap.
-struct BufferPool<B> {
+pub(super) struct BufferPool<B> {
     /// Oldest first.
     spare: VecDeque<B>,
 }
 
 /// What the pool needs of a buffer: its length.
-trait BufferLen {
+pub(super) trait BufferLen {
     fn buffer_len(&self) -> usize;
 }
 
@@ -71,13 +72,13 @@ impl<B: BufferLen> BufferPool<B> {
     }
 }
 
-struct Batch {
+pub(super) struct Batch {
     seg: Rc<CommitLogSegment>,
     /// Page-aligned position in the segment.
-    pos: u64,
-    buf: DmaBuffer,
+    pub(super) pos: u64,
+    pub(super) buf: DmaBuffer,
     /// Log offset just past the batch's data.
-    end: CommitLogOffset,
+    pub(super) end: CommitLogOffset,
 }
 
 struct InFlight {
@@ -97,7 +98,7 @@ pub(super) async fn run(log: Weak<CommitLog>) {
             && write_due(&log, sync_mode)
             && (in_flight.is_empty() || issue_is_page_aligned(&log))
         {
-            let Some(batch) = build_batch(&log, &mut pool) else {
+            let Some(batch) = build_batch(&log, &mut pool).await else {
                 break;
             };
             let buf = Rc::new(batch.buf);
@@ -227,7 +228,49 @@ async fn sync_if_due(log: &CommitLog, sync_mode: bool) -> Result<()> {
 }
 
 /// Builds the next write from unissued data, within one segment, at most one batch long.
-fn build_batch(log: &CommitLog, pool: &mut BufferPool<DmaBuffer>) -> Option<Batch> {
+///
+/// A full 8 MiB batch takes a millisecond or more to copy. Done in one go, that held up every
+/// request on the core a few times a second under load, so the copy lets the core's sockets in
+/// between slices ([`IoTurns`]).
+pub(super) async fn build_batch(
+    log: &CommitLog,
+    pool: &mut BufferPool<DmaBuffer>,
+) -> Option<Batch> {
+    let mut filling = plan_batch(log, pool)?;
+    let dst = filling.batch.buf.as_bytes_mut();
+    let mut turns = IoTurns::every(COPY_TURN);
+    for run in &mut filling.runs {
+        while !run.is_empty() {
+            run.copy_front_into(dst, COPY_SLICE);
+            turns.take_if_due().await;
+        }
+    }
+    let batch = finish_batch(log, filling);
+    log.from_flusher.notify();
+    Some(batch)
+}
+
+/// Bytes copied into a write buffer between two looks at the clock (~10 us of copying).
+const COPY_SLICE: usize = 64 * 1024;
+/// Longest stretch of copying before the core's sockets get a turn.
+const COPY_TURN: Duration = Duration::from_micros(200);
+
+/// A write being filled: its buffer, and the runs of queued records still to copy into it.
+struct Filling {
+    batch: Batch,
+    /// Log offset the batch's new data starts at (after the carried-over partial page).
+    start: CommitLogOffset,
+    /// Bytes of data in the buffer, from its page-aligned start.
+    span: usize,
+    runs: Vec<CopyRun>,
+    /// Queued records that lie wholly inside the batch, dropped from the queue once copied.
+    fully_issued: usize,
+}
+
+/// Chooses the next batch's range and buffer, and the records to copy into it. The records stay
+/// queued until [`finish_batch`]: the runs point into them, and only the flusher drains the queue
+/// (appends only push to its back), so they stay alive while the copy yields.
+fn plan_batch(log: &CommitLog, pool: &mut BufferPool<DmaBuffer>) -> Option<Filling> {
     let mut t = log.tail.borrow_mut();
     let front = t.unwritten.front()?.offset;
     // Data continues in a new segment (after an end marker or a gap): no page to carry over.
@@ -248,13 +291,12 @@ fn build_batch(log: &CommitLog, pool: &mut BufferPool<DmaBuffer>) -> Option<Batc
     debug_assert_eq!(prefix.len() as u64, local - page_start);
     let span = (end.0 - batch_start.0) as usize;
     let mut buf = pool.get(align_up(span as u64) as usize, |len| seg.alloc(len));
-    let dst = buf.as_bytes_mut();
-    dst[..prefix.len()].copy_from_slice(&prefix);
-    // Copy [start, end) from the queued records, then drop the ones fully issued (only then:
-    // a run points into them until it is copied). Records that follow each other in the log
-    // usually follow each other in one arena chunk too: such a run is copied with one large
-    // copy, which is markedly faster than a copy per record.
+    buf.as_bytes_mut()[..prefix.len()].copy_from_slice(&prefix);
+    // Records that follow each other in the log usually follow each other in one arena chunk
+    // too: such a run is copied with one large copy, which is markedly faster than a copy per
+    // record.
     let mut at = start;
+    let mut runs = Vec::new();
     let mut run = CopyRun::default();
     let mut fully_issued = 0;
     for next in &t.unwritten {
@@ -267,28 +309,57 @@ fn build_batch(log: &CommitLog, pool: &mut BufferPool<DmaBuffer>) -> Option<Batc
         let to = (end.min(record_end).0 - offset.0) as usize;
         let d = (at.0 - batch_start.0) as usize;
         if !run.extend(d, &bytes[from..to], next.chunk) {
-            run.copy_into(dst);
+            if !run.is_empty() {
+                runs.push(run);
+            }
             run = CopyRun::start(d, &bytes[from..to], next.chunk);
         }
         at = offset + to as u64;
         fully_issued += usize::from(record_end <= end);
     }
-    run.copy_into(dst);
+    if !run.is_empty() {
+        runs.push(run);
+    }
+    t.filling = true;
+    Some(Filling {
+        batch: Batch {
+            seg,
+            pos: page_start,
+            buf,
+            end,
+        },
+        start,
+        span,
+        runs,
+        fully_issued,
+    })
+}
+
+/// Completes a filled batch: drops the records it took in full, pads its last page, and keeps
+/// that page's data to rewrite with the next batch.
+fn finish_batch(log: &CommitLog, filling: Filling) -> Batch {
+    let Filling {
+        mut batch,
+        start,
+        span,
+        fully_issued,
+        ..
+    } = filling;
+    let mut t = log.tail.borrow_mut();
+    debug_assert!(t.unwritten.front().is_some_and(|u| u.offset <= start));
     t.unwritten.drain(..fully_issued);
+    let dst = batch.buf.as_bytes_mut();
     dst[span..].fill(0);
-    let end_local = (end.0 - seg.base().0) as u64;
-    t.partial_page = if end_local.is_multiple_of(PAGE) || end == seg.end() {
+    let seg = &batch.seg;
+    let end_local = (batch.end.0 - seg.base().0) as u64;
+    t.partial_page = if end_local.is_multiple_of(PAGE) || batch.end == seg.end() {
         Vec::new()
     } else {
-        dst[(align_down(end_local) - page_start) as usize..span].to_vec()
+        dst[(align_down(end_local) - batch.pos) as usize..span].to_vec()
     };
-    t.issued_pos = end;
-    Some(Batch {
-        seg,
-        pos: page_start,
-        buf,
-        end,
-    })
+    t.issued_pos = batch.end;
+    t.filling = false;
+    batch
 }
 
 /// Drops the oldest written records beyond the cache budget. Unwritten records always stay.
@@ -338,18 +409,26 @@ impl CopyRun {
         adjacent
     }
 
-    fn copy_into(&mut self, dst: &mut [u8]) {
-        if self.len == 0 {
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Copies at most `max` bytes from the front of the run into their place in `dst`.
+    fn copy_front_into(&mut self, dst: &mut [u8], max: usize) {
+        let n = self.len.min(max);
+        if n == 0 {
             return;
         }
         // SAFETY: the run is slices of one arena chunk (one allocation, same chunk id), each
         // directly following the previous one, so together they are one contiguous range of
-        // that allocation. Every slice is alive (its record is still queued: `build_batch` drops
-        // records only after the last copy), initialised, and frozen (records are never written
-        // after they are appended).
-        let src = unsafe { std::slice::from_raw_parts(self.src, self.len) };
-        stream_copy(&mut dst[self.dst_at..self.dst_at + self.len], src);
-        self.len = 0;
+        // that allocation. Every slice is alive (its record is still queued: only
+        // `finish_batch` drops records, after the last copy), initialised, and frozen (records
+        // are never written after they are appended).
+        let src = unsafe { std::slice::from_raw_parts(self.src, n) };
+        stream_copy(&mut dst[self.dst_at..self.dst_at + n], src);
+        self.src = self.src.wrapping_add(n);
+        self.dst_at += n;
+        self.len -= n;
     }
 }
 

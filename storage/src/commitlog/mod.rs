@@ -116,6 +116,8 @@ struct Tail {
     partial_page: Vec<u8>,
     /// `flush()` asked for everything to be made durable now, whatever the flush type.
     flush_requested: bool,
+    /// The flusher is copying a batch, and lets other work run between slices of the copy.
+    filling: bool,
     /// Where appends encode their records.
     arena: RecordArena,
     /// Recent records by offset, for reads.
@@ -206,6 +208,7 @@ impl CommitLog {
                 unwritten: VecDeque::new(),
                 partial_page,
                 flush_requested: false,
+                filling: false,
                 arena,
                 cache: VecDeque::new(),
                 cache_bytes: 0,
@@ -360,7 +363,13 @@ impl CommitLog {
             return true; // let append report it
         }
         let fits = (tail.write_pos + len as u64) <= tail.active.end() || tail.next.is_some();
-        fits && ((tail.write_pos.0 - tail.written_pos.0) as usize) < self.config.max_unwritten_bytes
+        // An appender that never waits (a tight loop, a huge batch) would otherwise fill the
+        // whole unwritten allowance each time the flusher lets it run mid-copy, while the disk
+        // sits idle waiting for that copy. A whole batch beyond the one being copied is enough.
+        let unissued = (tail.write_pos.0 - tail.issued_pos.0) as usize;
+        let lets_flusher_finish = tail.filling && unissued >= 2 * self.config.write_batch_bytes;
+        fits && !lets_flusher_finish
+            && ((tail.write_pos.0 - tail.written_pos.0) as usize) < self.config.max_unwritten_bytes
     }
 
     /// Closes the active segment with an end marker and moves to the prepared next one.

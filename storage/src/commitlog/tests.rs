@@ -77,6 +77,80 @@ async fn append_n(
 }
 
 #[test]
+fn a_full_batch_is_copied_in_turns_and_appends_made_meanwhile_wait_for_the_next() {
+    let dir = temp_dir("turns");
+    let d = dir.clone();
+    run(move || async move {
+        let config = CommitLogConfig {
+            segment_size: 16 << 20,
+            // Nothing makes the log's own flusher write: the batches are built here.
+            flush_interval: Duration::from_secs(3600),
+            tail_cache_bytes: 16 << 20,
+            max_unwritten_bytes: 16 << 20,
+            write_batch_bytes: 8 << 20,
+            ..small_config(FlushDiskType::AsyncFlush)
+        };
+        let (log, _) = CommitLog::open(1, &d, config, None, |_| {}).await.unwrap();
+        // ~6 MiB: copying it takes several turns of `COPY_TURN`.
+        let first = append_n(&log, 0, 5500, 1000).await;
+        let planned_end = first.last().map(|&(o, len)| o + len as u64).unwrap();
+        let (mut pool, mut next_pool) = Default::default();
+        let mut building = std::pin::pin!(flusher::build_batch(&log, &mut pool));
+        let mut turns = 0;
+        let mut appender = None;
+        let batch = std::future::poll_fn(|cx| {
+            let polled = std::future::Future::poll(building.as_mut(), cx);
+            if polled.is_pending() {
+                turns += 1;
+                // Appends come in while the copy has given the core up.
+                appender.get_or_insert_with(|| {
+                    let log = log.clone();
+                    glommio::spawn_local(async move { append_n(&log, 5500, 300, 1000).await })
+                });
+            }
+            polled
+        })
+        .await
+        .expect("a batch");
+        assert!(turns >= 1, "a ~6 MiB copy never let anything else run");
+        let late = appender.expect("spawned at the first turn").await;
+        assert_eq!(
+            batch.end, planned_end,
+            "the batch is what was queued when it began"
+        );
+        // Everything is in the first segment, so a record's place in a batch's buffer is its
+        // offset less the batch's position.
+        for (i, &(offset, len)) in first.iter().enumerate() {
+            let at = (offset.local() - batch.pos) as usize;
+            assert_eq!(
+                &batch.buf.as_bytes()[at..at + len],
+                &record(offset, i as u32, 1000)[..],
+                "record {i}"
+            );
+        }
+        // The records appended during the copy make the next batch, which starts again at the
+        // page the first one ended in.
+        let next = flusher::build_batch(&log, &mut next_pool)
+            .await
+            .expect("a batch");
+        assert_eq!(next.pos, planned_end.local() / 4096 * 4096);
+        assert_eq!(
+            next.end,
+            late.last().map(|&(o, len)| o + len as u64).unwrap()
+        );
+        for (i, &(offset, len)) in late.iter().enumerate() {
+            let at = (offset.local() - next.pos) as usize;
+            assert_eq!(
+                &next.buf.as_bytes()[at..at + len],
+                &record(offset, 5500 + i as u32, 1000)[..],
+                "late record {i}"
+            );
+        }
+    });
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
 fn appends_roll_across_segments_and_read_back_from_cache_and_disk() {
     let dir = temp_dir("roll");
     run(move || async move {
