@@ -13,6 +13,7 @@ use crate::commitlog::{
 use crate::consume_queue::{ConsumeQueue, CqEntry};
 use crate::error::{Result, StorageError};
 use crate::index_file::MessageIndex;
+use crate::io_turns::IoTurns;
 use crate::offset::{CommitLogOffset, QueueOffset};
 use bytes::Bytes;
 use glommio::sync::Semaphore;
@@ -636,8 +637,9 @@ impl Shard {
         }
         let durable = self.commit_log.durable_pos();
         // Flushing writes through the page cache (and makes the directory of a queue's first
-        // file); with many queues that adds up, so let requests run between batches.
+        // file); with many queues that adds up, so let requests in now and then.
         const QUEUES_PER_TURN: usize = 32;
+        let mut turns = IoTurns::every(Duration::from_micros(200));
         let keys = self.queues.borrow().keys();
         let idle_after =
             checkpoints_within(self.config.cq_idle_release, self.config.checkpoint_interval);
@@ -653,7 +655,7 @@ impl Shard {
                     }
                 }
             }
-            glommio::executor().yield_now().await;
+            turns.take_if_due().await;
         }
         // A new index file is created only once the files before it are durable; make them so
         // here, so that the flush has nothing to wait for on this core.
