@@ -381,6 +381,49 @@ fn concurrent_sync_appends_share_flushes() {
 }
 
 #[test]
+fn records_larger_than_two_batches_get_through_while_batches_are_copied_in_turns() {
+    // Appends wait while a whole batch beyond the one being copied is queued: a record bigger
+    // than two batches must still get in (once the copy is done), from several appenders, and
+    // come back whole.
+    let dir = temp_dir("huge");
+    let d = dir.clone();
+    run(move || async move {
+        let config = CommitLogConfig {
+            segment_size: 32 << 20,
+            flush_interval: Duration::from_millis(20),
+            tail_cache_bytes: 4 << 20,
+            max_unwritten_bytes: 16 << 20,
+            write_batch_bytes: 1 << 20,
+            ..small_config(FlushDiskType::AsyncFlush)
+        };
+        let (log, _) = CommitLog::open(0, &d, config, None, |_| {}).await.unwrap();
+        let body = 3 << 20;
+        let appenders: Vec<_> = (0..2u32)
+            .map(|t| {
+                let log = log.clone();
+                glommio::spawn_local(async move { append_n(&log, t * 100, 4, body).await })
+            })
+            .collect();
+        let mut written = Vec::new();
+        for (t, a) in appenders.into_iter().enumerate() {
+            written.extend(
+                a.await
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, w)| (t * 100 + i, w)),
+            );
+        }
+        log.flush().await.unwrap();
+        for (n, (offset, len)) in written {
+            let bytes = log.read(offset, len).await.unwrap();
+            assert_eq!(bytes, record(offset, n as u32, body), "record {n}");
+        }
+        log.close().await.unwrap();
+    });
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
 fn oversized_records_are_refused() {
     let dir = temp_dir("big");
     let d = dir.clone();
