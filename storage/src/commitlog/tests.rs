@@ -30,6 +30,18 @@ fn small_config(flush: FlushDiskType) -> CommitLogConfig {
     }
 }
 
+/// ASYNC_FLUSH with batches of `write_batch_bytes`, and segments and memory for several.
+fn large_batch_config(write_batch_bytes: usize, flush_interval: Duration) -> CommitLogConfig {
+    CommitLogConfig {
+        segment_size: 32 << 20,
+        flush_interval,
+        tail_cache_bytes: 16 << 20,
+        max_unwritten_bytes: 16 << 20,
+        write_batch_bytes,
+        ..small_config(FlushDiskType::AsyncFlush)
+    }
+}
+
 fn record(offset: CommitLogOffset, i: u32, body_len: usize) -> Bytes {
     let body = Bytes::from(vec![(i % 251) as u8; body_len]);
     let msg = StoredMessage {
@@ -81,15 +93,8 @@ fn a_full_batch_is_copied_in_turns_and_appends_made_meanwhile_wait_for_the_next(
     let dir = temp_dir("turns");
     let d = dir.clone();
     run(move || async move {
-        let config = CommitLogConfig {
-            segment_size: 16 << 20,
-            // Nothing makes the log's own flusher write: the batches are built here.
-            flush_interval: Duration::from_secs(3600),
-            tail_cache_bytes: 16 << 20,
-            max_unwritten_bytes: 16 << 20,
-            write_batch_bytes: 8 << 20,
-            ..small_config(FlushDiskType::AsyncFlush)
-        };
+        // Nothing makes the log's own flusher write: the batches are built here.
+        let config = large_batch_config(8 << 20, Duration::from_secs(3600));
         let (log, _) = CommitLog::open(1, &d, config, None, |_| {}).await.unwrap();
         // ~6 MiB: copying it takes several turns of `COPY_TURN`.
         let first = append_n(&log, 0, 5500, 1000).await;
@@ -388,14 +393,7 @@ fn records_larger_than_two_batches_get_through_while_batches_are_copied_in_turns
     let dir = temp_dir("huge");
     let d = dir.clone();
     run(move || async move {
-        let config = CommitLogConfig {
-            segment_size: 32 << 20,
-            flush_interval: Duration::from_millis(20),
-            tail_cache_bytes: 4 << 20,
-            max_unwritten_bytes: 16 << 20,
-            write_batch_bytes: 1 << 20,
-            ..small_config(FlushDiskType::AsyncFlush)
-        };
+        let config = large_batch_config(1 << 20, Duration::from_millis(20));
         let (log, _) = CommitLog::open(0, &d, config, None, |_| {}).await.unwrap();
         let body = 3 << 20;
         let appenders: Vec<_> = (0..2u32)
