@@ -8,6 +8,10 @@
 //! records how far both are safely on disk; [`shard`] ties them together for puts and reads;
 //! [`store`] fixes the shard count and which shard owns a queue. [`offset`] gives positions their
 //! own types. Byte layouts of every file: `storage/FORMAT.md`.
+//!
+//! A shard shares its core with the broker's connections, so its long work (copying a write
+//! batch, a checkpoint over many queues) stops every 200 us to let that core's sockets be
+//! read (`io_turns`).
 
 mod atomic;
 pub mod checkpoint;
