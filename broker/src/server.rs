@@ -64,7 +64,7 @@ pub struct Prepared {
 
 impl Prepared {
     /// Bytes of I/O memory each core registers with io_uring: room for the DMA buffers of every
-    /// commit log the busiest core owns, plus [`READ_IO_MEMORY`] for cold reads. Writes from
+    /// commit log the busiest core owns, plus `READ_IO_MEMORY` for cold reads. Writes from
     /// registered memory skip the kernel's page pinning (see
     /// [`CommitLogConfig::dma_memory`](ringmq_storage::commitlog::CommitLogConfig::dma_memory)).
     pub fn io_memory_per_core(&self) -> usize {

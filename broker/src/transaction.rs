@@ -559,7 +559,7 @@ async fn read_queue(
     }
 }
 
-/// [`read_queue`] where the queue lives. Offsets before the first retained one start at it.
+/// `read_queue` where the queue lives. Offsets before the first retained one start at it.
 pub async fn read_queue_here(
     core: &BrokerCore,
     topic: &str,

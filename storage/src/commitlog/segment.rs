@@ -213,7 +213,7 @@ impl CommitLogSegment {
     /// Deletes the file. Its blocks are released first in small paced steps (punching holes
     /// from the end), so freeing a 1 GiB extent never holds the disk for long: Java brokers show
     /// ~1 s send stalls when such a file is unlinked at once. Punched ranges read as zeros, so
-    /// this first waits (up to [`REMOVE_WAIT_FOR_READERS`]) until no reply still holds a
+    /// this first waits (up to `REMOVE_WAIT_FOR_READERS`) until no reply still holds a
     /// [`CommitLogSegment::sendable`] handle.
     pub async fn remove(&self) -> Result<()> {
         let since = Instant::now();
