@@ -18,4 +18,4 @@ mod writer;
 
 pub use connection::Connection;
 pub use reply::{BodyPart, FileRegion, Reply};
-pub use server::{serve, ServerOptions, Service};
+pub use server::{serve, AtOnce, ServerOptions, Service};

@@ -1,9 +1,10 @@
 //! The accept loop and the per-connection read/dispatch loop.
 //!
 //! Each read takes as many bytes as the socket has (into a growing buffer) and dispatches every
-//! complete frame in them; each request runs as its own task, so a slow one (a held long poll)
-//! never blocks the requests behind it on the same connection, and responses may leave out of
-//! order (clients match them by `opaque`). A frame that cannot be decoded closes the connection,
+//! complete frame in them. A request the service can answer from memory is answered on the spot
+//! ([`Service::answer_at_once`]); every other one runs as its own task, so a slow one (a held
+//! long poll) never blocks the requests behind it on the same connection, and responses may
+//! leave out of order (clients match them by `opaque`). A frame that cannot be decoded closes the connection,
 //! as the Java server does: once framing is lost nothing after it can be trusted.
 
 use crate::connection::Connection;
@@ -26,11 +27,27 @@ pub trait Service: 'static {
         request: RemotingCommand,
     ) -> impl Future<Output = Option<Reply>>;
 
+    /// Answers `request` on the spot when that needs no waiting, or hands it back to run as a
+    /// task of its own through [`handle`](Self::handle). A task costs a heap allocation and a
+    /// copy of the largest handler's state (kilobytes) for every request; a lookup answered
+    /// from memory need not pay that.
+    fn answer_at_once(&self, _conn: &Rc<Connection>, request: RemotingCommand) -> AtOnce {
+        AtOnce::Later(request)
+    }
+
     /// Called once for each accepted connection, before its first request.
     fn connection_opened(&self, _conn: &Rc<Connection>) {}
 
     /// Called once when a connection is gone (peer closed, error, or [`Connection::close`]).
     fn connection_closed(&self, _conn: &Rc<Connection>) {}
+}
+
+/// What [`Service::answer_at_once`] made of a request.
+pub enum AtOnce {
+    /// Served: the response is sent unless the request was oneway (`None` sends nothing).
+    Answered(Option<Reply>),
+    /// It needs waiting: it runs as a task, through [`Service::handle`].
+    Later(RemotingCommand),
 }
 
 /// Tunables of [`serve`].
@@ -160,12 +177,21 @@ fn dispatch<S: Service>(conn: &Rc<Connection>, service: &Rc<S>, cmd: RemotingCom
         }
         return;
     }
+    let oneway = cmd.is_oneway();
+    let cmd = match service.answer_at_once(conn, cmd) {
+        AtOnce::Answered(response) => {
+            if let (Some(response), false) = (response, oneway) {
+                conn.send_reply(response);
+            }
+            return;
+        }
+        AtOnce::Later(cmd) => cmd,
+    };
     let (conn, service) = (conn.clone(), service.clone());
     // Boxed first: a request's future holds the largest handler's state (kilobytes), and
     // glommio moves what it is given through several calls before it reaches the heap. A box
     // moves as a pointer, so the future is copied once, here.
     glommio::spawn_local(Box::pin(async move {
-        let oneway = cmd.is_oneway();
         if let Some(response) = service.handle(&conn, cmd).await {
             if !oneway {
                 conn.send_reply(response);

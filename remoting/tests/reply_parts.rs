@@ -2,14 +2,15 @@
 //! byte-exact and in order, including when the client reads slowly and the socket fills up
 //! mid-file (the path where the writer waits for room).
 
+mod common;
+
 use bytes::{Bytes, BytesMut};
-use glommio::net::TcpListener;
 use ringmq_protocol::{FrameDecoder, RemotingCommand, RequestCode, ResponseCode};
-use ringmq_remoting::{serve, BodyPart, Connection, FileRegion, Reply, ServerOptions, Service};
+use ringmq_remoting::{BodyPart, Connection, FileRegion, Reply, Service};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::rc::Rc;
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::Duration;
 
 const FILE_LEN: usize = 3 * 1024 * 1024 + 17;
@@ -60,23 +61,8 @@ fn start(file_bytes: &[u8]) -> String {
     // Unlinked before any reply is sent: the open handle keeps the data readable, as a deleted
     // commit-log segment stays readable for replies already built from it.
     std::fs::remove_file(&path).unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
-            .spawn(move || async move {
-                let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-                tx.send(listener.local_addr().unwrap().to_string()).unwrap();
-                let service = Parts {
-                    file,
-                    tail: Bytes::from(noise(TAIL_LEN, 99)),
-                };
-                serve(listener, Rc::new(service), ServerOptions::default()).await;
-            })
-            .unwrap()
-            .join()
-            .unwrap();
-    });
-    rx.recv_timeout(Duration::from_secs(5)).unwrap()
+    let tail = Bytes::from(noise(TAIL_LEN, 99));
+    common::start(move || Parts { file, tail })
 }
 
 fn request(opaque: i32, from: usize, len: usize) -> Vec<u8> {
