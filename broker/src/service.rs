@@ -19,8 +19,9 @@ use crate::mesh::{CoreId, CONTROL_CORE};
 use crate::topics::TRANS_HALF_TOPIC;
 use crate::transaction::HALF_QUEUE;
 use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
-use ringmq_remoting::{Connection, Reply, Service};
+use ringmq_remoting::{AtOnce, Connection, Reply, Service};
 use ringmq_storage::CommitLogOffset;
+use std::net::SocketAddr;
 use std::rc::Rc;
 
 pub struct BrokerService {
@@ -52,6 +53,15 @@ impl Service for BrokerService {
         };
         let stub = RemotingCommand::request(code, opaque).with_serialize_type(serialize_type);
         Some(refusal.into_response(&stub).into())
+    }
+
+    fn answer_at_once(&self, conn: &Rc<Connection>, req: RemotingCommand) -> AtOnce {
+        let core = &self.core;
+        if offsets::FROM_MEMORY.contains(&req.request_code()) && route(core, &req) == core.id() {
+            let handled = offsets::from_memory(core, &req).map(Reply::from);
+            return AtOnce::Answered(Some(reply(handled, &req, conn.peer())));
+        }
+        AtOnce::Later(req)
     }
 
     fn connection_opened(&self, conn: &Rc<Connection>) {
@@ -230,14 +240,18 @@ pub async fn handle_here(
             format!(" request type {} not supported", other.0),
         )),
     };
-    Some(handled.unwrap_or_else(|refusal| {
+    Some(reply(handled, &req, client.peer))
+}
+
+/// What a handler's outcome sends back: its reply, or the refusal as Java words it.
+fn reply(handled: Result<Reply, Refusal>, req: &RemotingCommand, peer: SocketAddr) -> Reply {
+    handled.unwrap_or_else(|refusal| {
         log::debug!(
-            "{} from {}: {} {}",
+            "{} from {peer}: {} {}",
             req.request_code(),
-            client.peer,
             refusal.code,
             refusal.remark
         );
-        refusal.into_response(&req).into()
-    }))
+        refusal.into_response(req).into()
+    })
 }

@@ -7,7 +7,17 @@ use ringmq_protocol::header::offset::*;
 use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use ringmq_storage::QueueOffset;
 
-pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
+/// The requests of this family that only look at memory: they need no task of their own
+/// (see `Service::answer_at_once`).
+pub const FROM_MEMORY: [RequestCode; 4] = [
+    RequestCode::QUERY_CONSUMER_OFFSET,
+    RequestCode::UPDATE_CONSUMER_OFFSET,
+    RequestCode::GET_MAX_OFFSET,
+    RequestCode::GET_MIN_OFFSET,
+];
+
+/// Serves one of [`FROM_MEMORY`] (anything else is refused as not supported).
+pub fn from_memory(core: &BrokerCore, req: &RemotingCommand) -> Handled {
     match req.request_code() {
         RequestCode::QUERY_CONSUMER_OFFSET => {
             let h: QueryConsumerOffsetRequestHeader = req.header()?;
@@ -62,6 +72,15 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
                 .0;
             Ok(ok(req).with_header(&GetMinOffsetResponseHeader { offset }))
         }
+        other => Err(not_supported(other)),
+    }
+}
+
+pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
+    if FROM_MEMORY.contains(&req.request_code()) {
+        return from_memory(core, req);
+    }
+    match req.request_code() {
         RequestCode::GET_EARLIEST_MSG_STORETIME => {
             let h: GetEarliestMsgStoretimeRequestHeader = req.header()?;
             let shard = core.shard_for(&h.topic, h.queue_id)?;
@@ -80,9 +99,13 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
                 .await?;
             Ok(ok(req).with_header(&SearchOffsetResponseHeader { offset }))
         }
-        other => Err(Refusal::new(
-            ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
-            format!(" request type {} not supported", other.0),
-        )),
+        other => Err(not_supported(other)),
     }
+}
+
+fn not_supported(code: RequestCode) -> Refusal {
+    Refusal::new(
+        ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+        format!(" request type {} not supported", code.0),
+    )
 }
