@@ -30,12 +30,14 @@ impl IoTurns {
     }
 
     /// Lets the executor poll its I/O and run what that woke, if this work has had the core for
-    /// `every` since it last did.
-    pub(crate) async fn take_if_due(&mut self) {
-        if self.since.elapsed() >= self.every {
-            let_io_in().await;
-            self.since = Instant::now();
+    /// `every` since it last did. Returns whether it did.
+    pub(crate) async fn take_if_due(&mut self) -> bool {
+        if self.since.elapsed() < self.every {
+            return false;
         }
+        let_io_in().await;
+        self.since = Instant::now();
+        true
     }
 }
 

@@ -239,14 +239,18 @@ pub(super) async fn build_batch(
     let mut filling = plan_batch(log, pool)?;
     let dst = filling.batch.buf.as_bytes_mut();
     let mut turns = IoTurns::every(COPY_TURN);
+    let mut gave_way = false;
     for run in &mut filling.runs {
         while !run.is_empty() {
             run.copy_front_into(dst, COPY_SLICE);
-            turns.take_if_due().await;
+            gave_way |= turns.take_if_due().await;
         }
     }
     let batch = finish_batch(log, filling);
-    log.from_flusher.notify();
+    if gave_way {
+        // Appends that came in meanwhile may be waiting for this copy to end (`has_room_for`).
+        log.from_flusher.notify();
+    }
     Some(batch)
 }
 
