@@ -3,10 +3,13 @@
 //! A request runs on the core that owns what it touches, so its handler finds that state local:
 //! sends, pulls and offset requests on the core of their (topic, queue); VIEW_MESSAGE_BY_ID and
 //! CONSUMER_SEND_MSG_BACK on the core of their commit-log offset; END_TRANSACTION on the core of
-//! the transaction half queue; client membership, locks,
-//! topic and subscription-group administration on the control core. Everything else runs where it arrived and asks
-//! other cores for what it needs ([`crate::hops`]). A request that arrived elsewhere crosses once
-//! each way: the request to its core, the response back to the connection's core.
+//! the transaction half queue; client membership, locks, topic and subscription-group
+//! administration on the control core. Everything else runs where it arrived and asks other
+//! cores for what it needs ([`crate::hops`]). A request that arrived elsewhere crosses once each
+//! way: the request to its core, the response back to the connection's core.
+//!
+//! Offset lookups and commits for a queue of the connection's own core only touch memory, so
+//! they are answered in the read loop itself ([`Service::answer_at_once`]), without a task.
 
 use crate::clients::ClientAddr;
 use crate::core::BrokerCore;

@@ -4,8 +4,8 @@
 //! complete frame in them. A request the service can answer from memory is answered on the spot
 //! ([`Service::answer_at_once`]); every other one runs as its own task, so a slow one (a held
 //! long poll) never blocks the requests behind it on the same connection, and responses may
-//! leave out of order (clients match them by `opaque`). A frame that cannot be decoded closes the connection,
-//! as the Java server does: once framing is lost nothing after it can be trusted.
+//! leave out of order (clients match them by `opaque`). A frame that cannot be decoded closes
+//! the connection, as the Java server does: once framing is lost nothing after it can be trusted.
 
 use crate::connection::Connection;
 use crate::reply::Reply;
