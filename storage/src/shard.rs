@@ -20,7 +20,6 @@ use glommio::sync::Semaphore;
 use queue_table::{QueueKey, QueueTable};
 use ringmq_protocol::message::{body_crc, Properties, StoredMessage};
 use std::cell::{Cell, RefCell};
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -369,12 +368,12 @@ impl Shard {
                 // Made here, not before the append: the append may wait for room, and the
                 // topic may be deleted meanwhile. A queue with no files has nothing to read.
                 let (topic, queue_id) = (&record.topic, record.queue_id);
-                let Ok(cq) = queues.get_or_try_insert(topic, queue_id, || {
-                    Ok::<_, Infallible>(ConsumeQueue::create(
+                let cq = queues.get_or_insert_with(topic, queue_id, || {
+                    ConsumeQueue::create(
                         &queue_dir(&self.dir.join("consumequeue"), topic, queue_id),
                         self.config.cq_entries_per_file,
                         self.config.cq_hot_window,
-                    ))
+                    )
                 });
                 record.commit_log_offset = offset.0;
                 record.queue_offset = cq.max_offset().0;

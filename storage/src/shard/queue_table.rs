@@ -8,6 +8,7 @@
 
 use crate::consume_queue::ConsumeQueue;
 use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
 use std::rc::Rc;
 
 /// A queue's name: its topic and queue id.
@@ -36,7 +37,8 @@ impl QueueTable {
         queue_id: i32,
         make: impl FnOnce() -> Result<ConsumeQueue, E>,
     ) -> Result<&mut ConsumeQueue, E> {
-        // Two lookups on the rare miss, so the common hit needs no owned topic name.
+        // Looked up twice even on a hit (the borrow checker cannot yet return a borrow taken in
+        // one branch and insert in the other), but by `&str`: a hit needs no owned topic name.
         if self.get(topic, queue_id).is_none() {
             let cq = make()?;
             self.insert(topic, queue_id, cq);
@@ -44,6 +46,18 @@ impl QueueTable {
         Ok(self
             .get_mut(topic, queue_id)
             .expect("present or inserted just above"))
+    }
+
+    /// The queue, made by `make` if the table has none yet.
+    pub(super) fn get_or_insert_with(
+        &mut self,
+        topic: &str,
+        queue_id: i32,
+        make: impl FnOnce() -> ConsumeQueue,
+    ) -> &mut ConsumeQueue {
+        match self.get_or_try_insert(topic, queue_id, || Ok::<_, Infallible>(make())) {
+            Ok(cq) => cq,
+        }
     }
 
     /// Adds a queue, replacing one of the same name.
