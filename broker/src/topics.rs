@@ -36,6 +36,12 @@ pub const SYSTEM_TOPIC_PREFIX: &str = "rmq_sys_";
 pub const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
 pub const DLQ_GROUP_TOPIC_PREFIX: &str = "%DLQ%";
 pub const TOPIC_MAX_LENGTH: usize = 127;
+/// Most read or write queues a topic may have on one broker. Java sets no bound, but every answer
+/// that lists a topic's queues grows with the count: GET_CONSUME_STATS spends up to ~250 bytes
+/// per queue (with a topic name of the longest), so at this count it stays near 4 MiB, inside the
+/// 16 MiB frame a client accepts, while a topic created with 2^31 queues would have the broker
+/// build answers of hundreds of gigabytes. Real topics have tens to hundreds of queues per broker.
+pub const MAX_QUEUE_NUMS: i32 = 16_384;
 
 const SYSTEM_TOPICS: &[&str] = &[
     AUTO_CREATE_TOPIC,
@@ -77,6 +83,15 @@ pub enum TopicError {
         topic: String,
         default_topic: String,
     },
+    #[error(
+        "topic[{topic}] asks for {read} read and {write} write queues; each must be between 0 \
+         and {MAX_QUEUE_NUMS}"
+    )]
+    QueueNums {
+        topic: String,
+        read: i32,
+        write: i32,
+    },
     #[error("topic[{topic}] not exist, apply first please!")]
     DefaultTopicNotInheritable {
         topic: String,
@@ -110,6 +125,11 @@ pub fn validate_topic(topic: &str) -> Result<(), TopicError> {
         return Err(TopicError::TooLong(topic.to_owned()));
     }
     Ok(())
+}
+
+/// Whether a topic may have `n` read (or write) queues: see [`MAX_QUEUE_NUMS`].
+pub fn valid_queue_nums(n: i32) -> bool {
+    (0..=MAX_QUEUE_NUMS).contains(&n)
 }
 
 /// The topic checks of Java's send path (`msgCheck`): a valid name the client may write to.
@@ -311,6 +331,14 @@ impl TopicTable {
         config: TopicConfig,
     ) -> Result<Option<TopicConfig>, TopicError> {
         validate_topic(&config.topic_name)?;
+        let (read, write) = (config.read_queue_nums, config.write_queue_nums);
+        if !valid_queue_nums(read) || !valid_queue_nums(write) {
+            return Err(TopicError::QueueNums {
+                topic: config.topic_name,
+                read,
+                write,
+            });
+        }
         let name = config.topic_name.clone();
         let old = self.table.insert(name.clone(), config);
         self.changed(name);
@@ -561,6 +589,28 @@ mod tests {
             Err(TopicError::SystemTopic("DefaultCluster".into()))
         );
         assert!(table.validate_admin_topic("TopicTest").is_ok());
+    }
+
+    #[test]
+    fn a_topic_of_more_queues_than_any_answer_can_list_is_refused_and_nothing_changes() {
+        let mut table = TopicTable::in_memory(&config(Path::new("/unused")));
+        let v0 = table.data_version().counter;
+        for (read, write) in [(1_000_000, 4), (4, i32::MAX), (-1, 4)] {
+            let mut config = topic_config("Big", write, PERM_READ | PERM_WRITE);
+            config.read_queue_nums = read;
+            let err = table.create_or_update(config).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "topic[Big] asks for {read} read and {write} write queues; each must be \
+                     between 0 and 16384"
+                )
+            );
+        }
+        assert!(table.get("Big").is_none());
+        assert_eq!(table.data_version().counter, v0);
+        let most = topic_config("Big", MAX_QUEUE_NUMS, PERM_READ | PERM_WRITE);
+        assert!(table.create_or_update(most).is_ok());
     }
 
     #[test]

@@ -21,6 +21,30 @@ use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 
+/// What Java would store but we refuse in a subscription group config: no name (the group could
+/// never be used or deleted), or a retry topic of more queues than a topic may have.
+fn check_group(group: &SubscriptionGroupConfig) -> Result<(), Refusal> {
+    if group.group_name.trim().is_empty() {
+        return Err(Refusal::new(
+            ResponseCode::SYSTEM_ERROR,
+            "a subscription group config has no groupName",
+        ));
+    }
+    if !crate::topics::valid_queue_nums(group.retry_queue_nums) {
+        return Err(Refusal::new(
+            ResponseCode::SYSTEM_ERROR,
+            format!(
+                "subscription group {} asks for {} retry queues; retryQueueNums must be between \
+                 0 and {}",
+                group.group_name,
+                group.retry_queue_nums,
+                crate::topics::MAX_QUEUE_NUMS
+            ),
+        ));
+    }
+    Ok(())
+}
+
 pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
     match req.request_code() {
         RequestCode::UPDATE_AND_CREATE_TOPIC => {
@@ -93,13 +117,7 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
                     format!("the body is not a subscription group config: {e}"),
                 )
             })?;
-            // Java stores whatever it is given; a nameless group could never be used or deleted.
-            if group.group_name.trim().is_empty() {
-                return Err(Refusal::new(
-                    ResponseCode::SYSTEM_ERROR,
-                    "the subscription group config has no groupName",
-                ));
-            }
+            check_group(&group)?;
             core.change_groups(|t| t.upsert(group)).await?;
             Ok(ok(req))
         }
@@ -110,15 +128,8 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
                     format!("the body is not a subscription group config list: {e}"),
                 )
             })?;
-            if list
-                .group_config_list
-                .iter()
-                .any(|g| g.group_name.trim().is_empty())
-            {
-                return Err(Refusal::new(
-                    ResponseCode::SYSTEM_ERROR,
-                    "a subscription group config in the list has no groupName",
-                ));
+            for group in &list.group_config_list {
+                check_group(group)?;
             }
             core.change_groups(|t| {
                 for group in list.group_config_list {
