@@ -90,6 +90,18 @@ pub fn start_broker_with(
     flush: &str,
     extra: &str,
 ) -> Broker {
+    let conf = write_conf(namesrv, name, &dir, flush, extra);
+    start_broker_from(&conf, dir)
+}
+
+/// Writes the `broker.conf` of a test broker into `dir` and returns its path.
+fn write_conf(
+    namesrv: &str,
+    name: &str,
+    dir: &std::path::Path,
+    flush: &str,
+    extra: &str,
+) -> PathBuf {
     let conf = dir.join("broker.conf");
     std::fs::write(
         &conf,
@@ -100,15 +112,33 @@ pub fn start_broker_with(
         ),
     )
     .unwrap();
-    start_broker_from(&conf, dir)
+    conf
+}
+
+/// Like [`start_broker`], with the broker's log (its standard error) going to the file `log`
+/// instead of the test's own, for a test to read.
+pub fn start_broker_logged(
+    namesrv: &str,
+    name: &str,
+    dir: PathBuf,
+    log: &std::path::Path,
+) -> Broker {
+    let conf = write_conf(namesrv, name, &dir, "ASYNC_FLUSH", "");
+    let log = std::fs::File::create(log).unwrap();
+    spawn_broker(&conf, dir, Stdio::from(log))
 }
 
 /// Starts the broker binary with config file `conf`, its store in `dir`.
 pub fn start_broker_from(conf: &std::path::Path, dir: PathBuf) -> Broker {
+    spawn_broker(conf, dir, Stdio::inherit())
+}
+
+fn spawn_broker(conf: &std::path::Path, dir: PathBuf, log: Stdio) -> Broker {
     let mut child = Command::new(env!("CARGO_BIN_EXE_broker"))
         .arg("-c")
         .arg(conf)
         .stdout(Stdio::piped())
+        .stderr(log)
         .spawn()
         .unwrap();
     let mut line = String::new();
