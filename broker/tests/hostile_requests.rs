@@ -93,7 +93,7 @@ fn plausible_fields() -> Vec<(&'static str, String)> {
         .as_millis()
         .to_string();
     let s = |v: &str| v.to_string();
-    vec![
+    let mut fields = vec![
         ("topic", s(TOPIC)),
         ("queueId", s("0")),
         ("consumerGroup", s("HostileG")),
@@ -110,20 +110,6 @@ fn plausible_fields() -> Vec<(&'static str, String)> {
         ("unitMode", s("false")),
         ("batch", s("false")),
         ("maxReconsumeTimes", s("16")),
-        // SEND_MESSAGE_V2's short names, a to m.
-        ("a", s("HostileP")),
-        ("b", s(TOPIC)),
-        ("c", s("TBW102")),
-        ("d", s("4")),
-        ("e", s("0")),
-        ("f", s("0")),
-        ("g", now.clone()),
-        ("h", s("0")),
-        ("i", s("UNIQ_KEY\u{1}0A0B\u{2}")),
-        ("j", s("0")),
-        ("k", s("false")),
-        ("l", s("16")),
-        ("m", s("false")),
         ("queueOffset", s("0")),
         ("maxMsgNums", s("32")),
         ("commitOffset", s("0")),
@@ -166,7 +152,28 @@ fn plausible_fields() -> Vec<(&'static str, String)> {
         ("statsName", s("TOPIC_PUT_NUMS")),
         ("statsKey", s(TOPIC)),
         ("isOrder", s("false")),
-    ]
+    ];
+    // SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE carry the send fields under the names a to m.
+    let short_names = [
+        ("a", "producerGroup"),
+        ("b", "topic"),
+        ("c", "defaultTopic"),
+        ("d", "defaultTopicQueueNums"),
+        ("e", "queueId"),
+        ("f", "sysFlag"),
+        ("g", "bornTimestamp"),
+        ("h", "flag"),
+        ("i", "properties"),
+        ("j", "reconsumeTimes"),
+        ("k", "unitMode"),
+        ("l", "maxReconsumeTimes"),
+        ("m", "batch"),
+    ];
+    for (short, long) in short_names {
+        let value = fields.iter().find(|(k, _)| *k == long).unwrap().1.clone();
+        fields.push((short, value));
+    }
+    fields
 }
 
 /// Deterministic choices (xorshift), so a failure repeats.
