@@ -8,7 +8,10 @@
 
 mod common;
 
-use common::{fields, fresh_dir, noise, start_broker_logged, start_namesrv, Wire};
+use common::{
+    fields, fresh_dir, noise, start_broker, start_broker_logged, start_namesrv, wait_for_route,
+    Wire,
+};
 use ringmq_protocol::{FrameDecoder, RemotingCommand, RequestCode, ResponseCode, SerializeType};
 use std::io::{Read, Write};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -80,7 +83,6 @@ fn hostile_bodies() -> Vec<Vec<u8>> {
         [&[0u8, 0, 0x10, 0][..], &noise(40, 17)].concat(),
         format!("{}{}", "[".repeat(1000), "]".repeat(1000)).into_bytes(),
         b"brokerPermission=abc\nflushDiskType=NEVER\n".to_vec(),
-        vec![b'a'; 5 << 20],
     ]
 }
 
@@ -272,48 +274,22 @@ fn create_topic(topic: &str) -> RemotingCommand {
     )
 }
 
-#[test]
-fn every_request_code_with_hostile_fields_and_bodies_gets_an_answer_and_the_broker_stays_up() {
-    let namesrv = start_namesrv();
-    let log = std::env::temp_dir().join(format!("ringmq-hostile-{}.log", std::process::id()));
-    let broker = start_broker_logged(&namesrv, "hostile", fresh_dir("hostile"), &log);
-    let mut setup = Wire::connect(&broker.addr);
-    let create = setup.call(create_topic(TOPIC));
-    assert_eq!(create.code, 0, "{:?}", create.remark);
+/// What a sweep sent and got.
+struct Swept {
+    sent: usize,
+    answered: usize,
+    by_code: std::collections::BTreeMap<i32, usize>,
+}
 
-    // A topic or retry topic with more queues than an answer listing them can hold is refused
-    // (Java takes any count, then builds answers as large as the count).
-    let mut huge = create_topic("HostileHuge");
-    huge.fields_mut().insert("writeQueueNums", "2147483647");
-    let refused = setup.call(huge);
-    assert_eq!(refused.code, i32::from(ResponseCode::SYSTEM_ERROR));
-    assert!(
-        refused
-            .remark
-            .as_deref()
-            .unwrap_or("")
-            .contains("between 0 and 16384"),
-        "{:?}",
-        refused.remark
-    );
-    let group = RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, 0)
-        .with_body(&br#"{"groupName":"HostileHuge","retryQueueNums":1000000}"#[..]);
-    let refused = setup.call(group);
-    assert_eq!(refused.code, i32::from(ResponseCode::SYSTEM_ERROR));
-    assert!(
-        refused
-            .remark
-            .as_deref()
-            .unwrap_or("")
-            .contains("retryQueueNums"),
-        "{:?}",
-        refused.remark
-    );
-
-    let (values, bodies, base) = (hostile_values(), hostile_bodies(), plausible_fields());
+/// Sends every known request code to the server at `addr` over four connections, each request
+/// made of `base` with a few fields made hostile or removed, and with `base_body` or more often a
+/// hostile body, and checks that each is answered, with a remark where the answer is an error.
+fn sweep(addr: &str, base: &[(&'static str, String)], base_body: &[u8]) -> Swept {
+    let (values, bodies) = (hostile_values(), hostile_bodies());
+    let oversized = bytes::Bytes::from(vec![b'a'; 5 << 20]);
     // Several connections, so requests arrive on each core and cross to the others.
     let mut wires: Vec<(Wire, bytes::BytesMut)> = (0..4)
-        .map(|_| (Wire::connect(&broker.addr), bytes::BytesMut::new()))
+        .map(|_| (Wire::connect(addr), bytes::BytesMut::new()))
         .collect();
     // The seed can be changed to explore (`RINGMQ_HOSTILE_SEED=n`); the suite runs the fixed one.
     let seed = std::env::var("RINGMQ_HOSTILE_SEED")
@@ -322,10 +298,14 @@ fn every_request_code_with_hostile_fields_and_bodies_gets_an_answer_and_the_brok
         .filter(|&s| s != 0)
         .unwrap_or(0x9e37_79b9_7f4a_7c15);
     let mut dice = Dice(seed);
-    let (mut sent, mut answered, mut opaque) = (0, 0, 1_000);
-    let mut by_code = std::collections::BTreeMap::<i32, usize>::new();
+    let mut swept = Swept {
+        sent: 0,
+        answered: 0,
+        by_code: Default::default(),
+    };
+    let mut opaque = 1_000;
     for (code, name) in RequestCode::known() {
-        // Codes we do not serve get a few tries (each must still be answered); the rest many.
+        // Codes not served get a few tries (each must still be answered); the rest many.
         let mut served = false;
         for round in 0..96 {
             if round == 4 && !served {
@@ -336,7 +316,7 @@ fn every_request_code_with_hostile_fields_and_bodies_gets_an_answer_and_the_brok
             if round % 2 == 1 {
                 req.serialize_type = SerializeType::RocketMq;
             }
-            for (k, v) in &base {
+            for (k, v) in base {
                 req.fields_mut().insert(*k, v.clone());
             }
             // A few fields get hostile values; some requests lose a field instead.
@@ -349,20 +329,38 @@ fn every_request_code_with_hostile_fields_and_bodies_gets_an_answer_and_the_brok
                     req.fields_mut().insert(*k, v);
                 }
             }
-            if round % 3 != 0 {
-                req.body = bodies[dice.below(bodies.len())].clone().into();
-            }
-            let held = may_be_held(&req);
+            req.body = match (round % 3, dice.below(64)) {
+                (0, _) => base_body.to_vec().into(),
+                // Past maxMessageSize (4 MiB); rare, as each takes a while to send and read.
+                (_, 0) => oversized.clone(),
+                _ => bodies[dice.below(bodies.len())].clone().into(),
+            };
+            // Now and then a oneway request, or a "response" to nothing: neither is answered.
+            let unanswered = match dice.below(16) {
+                0 => {
+                    req = req.mark_oneway();
+                    true
+                }
+                1 => {
+                    req.flag |= 1;
+                    true
+                }
+                _ => false,
+            };
             let (wire, buf) = &mut wires[dice.below(4)];
-            sent += 1;
-            if held {
+            swept.sent += 1;
+            if unanswered || may_be_held(&req) {
                 wire.stream.write_all(&req.to_bytes()).unwrap();
                 continue;
             }
+            let t0 = Instant::now();
             let answer = exchange(wire, &req, buf);
-            answered += 1;
+            if t0.elapsed() > Duration::from_millis(50) {
+                eprintln!("SLOW {name} {:?}", t0.elapsed());
+            }
+            swept.answered += 1;
             served |= answer.code != i32::from(ResponseCode::REQUEST_CODE_NOT_SUPPORTED);
-            *by_code.entry(answer.code).or_default() += 1;
+            *swept.by_code.entry(answer.code).or_default() += 1;
             if needs_remark(answer.code) {
                 assert!(
                     answer
@@ -377,8 +375,38 @@ fn every_request_code_with_hostile_fields_and_bodies_gets_an_answer_and_the_brok
         }
     }
     eprintln!(
-        "seed {seed}: {sent} hostile requests, {answered} answered; answers by code: {by_code:?}"
+        "seed {seed} at {addr}: {} hostile requests, {} answered; answers by code: {:?}",
+        swept.sent, swept.answered, swept.by_code
     );
+    swept
+}
+
+/// Checks that `answer` is a SYSTEM_ERROR whose remark mentions `why`.
+fn refused_with(answer: RemotingCommand, why: &str) {
+    assert_eq!(answer.code, i32::from(ResponseCode::SYSTEM_ERROR));
+    let remark = answer.remark.unwrap_or_default();
+    assert!(remark.contains(why), "{remark:?} does not say {why:?}");
+}
+
+#[test]
+fn every_request_code_with_hostile_fields_and_bodies_gets_an_answer_and_the_broker_stays_up() {
+    let namesrv = start_namesrv();
+    let log = std::env::temp_dir().join(format!("ringmq-hostile-{}.log", std::process::id()));
+    let broker = start_broker_logged(&namesrv, "hostile", fresh_dir("hostile"), &log);
+    let mut setup = Wire::connect(&broker.addr);
+    let create = setup.call(create_topic(TOPIC));
+    assert_eq!(create.code, 0, "{:?}", create.remark);
+
+    // A topic or retry topic with more queues than an answer listing them can hold is refused
+    // (Java takes any count, then builds answers as large as the count).
+    let mut huge = create_topic("HostileHuge");
+    huge.fields_mut().insert("writeQueueNums", "2147483647");
+    refused_with(setup.call(huge), "between 0 and 16384");
+    let group = RemotingCommand::request(RequestCode::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, 0)
+        .with_body(&br#"{"groupName":"HostileHuge","retryQueueNums":1000000}"#[..]);
+    refused_with(setup.call(group), "retryQueueNums");
+
+    sweep(&broker.addr, &plausible_fields(), b"");
 
     // Still serving, on every core: a fresh topic, then a send and a pull on each of its queues
     // through several new connections.
@@ -408,4 +436,49 @@ fn every_request_code_with_hostile_fields_and_bodies_gets_an_answer_and_the_brok
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+/// A broker registration's fields, and every other field a name-server request reads.
+fn plausible_namesrv_fields() -> Vec<(&'static str, String)> {
+    let s = |v: &str| v.to_string();
+    vec![
+        ("brokerName", s("hostile-b")),
+        ("brokerAddr", s("127.0.0.1:1")),
+        ("clusterName", s("HostileCluster")),
+        ("cluster", s("HostileCluster")),
+        ("haServerAddr", s("127.0.0.1:2")),
+        ("brokerId", s("0")),
+        ("heartbeatTimeoutMillis", s("120000")),
+        ("enableActingMaster", s("false")),
+        ("compressed", s("false")),
+        ("bodyCrc32", s("0")),
+        ("topic", s(TOPIC)),
+        ("namespace", s("ORDER_TOPIC_CONFIG")),
+        ("key", s(TOPIC)),
+        ("value", s("hostile-b:4")),
+    ]
+}
+
+#[test]
+fn every_request_code_with_hostile_fields_and_bodies_gets_an_answer_from_the_name_server() {
+    let namesrv = start_namesrv();
+    let register_body = format!(
+        r#"{{"topicConfigSerializeWrapper":{{"topicConfigTable":{{"{TOPIC}":{{"topicName":"{TOPIC}","readQueueNums":4,"writeQueueNums":4,"perm":6}}}},"dataVersion":{{"counter":1,"timestamp":1}}}},"filterServerList":[]}}"#
+    );
+    let swept = sweep(
+        &namesrv,
+        &plausible_namesrv_fields(),
+        register_body.as_bytes(),
+    );
+    assert!(
+        swept.by_code.get(&0).is_some_and(|&n| n > 100),
+        "few requests got past the first check: {:?}",
+        swept.by_code
+    );
+    // Still serving: a real broker registers and its topic gets a route.
+    let broker = start_broker(&namesrv, "after-hostile");
+    let mut wire = Wire::connect(&broker.addr);
+    let created = wire.call(create_topic("HostileAfterNs"));
+    assert_eq!(created.code, 0, "{:?}", created.remark);
+    wait_for_route(&namesrv, "HostileAfterNs");
 }

@@ -172,6 +172,9 @@ pub struct Wire {
 impl Wire {
     pub fn connect(addr: &str) -> Self {
         let stream = TcpStream::connect(addr).unwrap();
+        // As the Java client does: a request written right after a oneway one would otherwise
+        // wait for the broker's delayed ACK (40 ms).
+        stream.set_nodelay(true).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(20)))
             .unwrap();
