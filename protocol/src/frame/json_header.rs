@@ -9,40 +9,39 @@ use super::RemotingCommand;
 use crate::codes::LanguageCode;
 use crate::error::ProtocolError;
 use crate::ext_fields::ExtFields;
-use crate::json::write::{write_int, write_str};
+use crate::json::write::{write_int, write_str, JsonSink};
 use crate::json::{self, Json, Parser};
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
+/// Writes the header straight into `out`, the frame being built.
 pub(super) fn encode(cmd: &RemotingCommand, out: &mut BytesMut) {
-    let mut s = String::with_capacity(160);
-    s.push_str("{\"code\":");
-    write_int(&mut s, cmd.code.into());
+    out.put("{\"code\":");
+    write_int(out, cmd.code.into());
     if let Some(fields) = &cmd.ext_fields {
-        s.push_str(",\"extFields\":{");
+        out.put(",\"extFields\":{");
         for (i, (k, v)) in fields.iter().enumerate() {
             if i > 0 {
-                s.push(',');
+                out.put(",");
             }
-            write_str(&mut s, k);
-            s.push(':');
-            write_str(&mut s, v);
+            write_str(out, k);
+            out.put(":");
+            write_str(out, v);
         }
-        s.push('}');
+        out.put("}");
     }
-    s.push_str(",\"flag\":");
-    write_int(&mut s, cmd.flag.into());
-    s.push_str(",\"language\":");
-    write_str(&mut s, cmd.language.name().unwrap_or("OTHER"));
-    s.push_str(",\"opaque\":");
-    write_int(&mut s, cmd.opaque.into());
+    out.put(",\"flag\":");
+    write_int(out, cmd.flag.into());
+    out.put(",\"language\":");
+    write_str(out, cmd.language.name().unwrap_or("OTHER"));
+    out.put(",\"opaque\":");
+    write_int(out, cmd.opaque.into());
     if let Some(remark) = &cmd.remark {
-        s.push_str(",\"remark\":");
-        write_str(&mut s, remark);
+        out.put(",\"remark\":");
+        write_str(out, remark);
     }
-    s.push_str(",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":");
-    write_int(&mut s, cmd.version.into());
-    s.push('}');
-    out.put_slice(s.as_bytes());
+    out.put(",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":");
+    write_int(out, cmd.version.into());
+    out.put("}");
 }
 
 /// Reads the header in one pass, each field straight into the command: this runs for every

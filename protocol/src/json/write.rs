@@ -56,8 +56,26 @@ fn write_float(out: &mut String, f: f64) {
     }
 }
 
+/// Where JSON text is written: a `String` for bodies, or straight into a frame's `BytesMut` for
+/// headers, which are written for every response and so skip a `String` and its copy.
+pub(crate) trait JsonSink {
+    fn put(&mut self, text: &str);
+}
+
+impl JsonSink for String {
+    fn put(&mut self, text: &str) {
+        self.push_str(text);
+    }
+}
+
+impl JsonSink for bytes::BytesMut {
+    fn put(&mut self, text: &str) {
+        self.extend_from_slice(text.as_bytes());
+    }
+}
+
 /// `n` in decimal. Every frame header carries four integers; this skips `fmt`'s machinery.
-pub(crate) fn write_int(out: &mut String, n: i64) {
+pub(crate) fn write_int(out: &mut impl JsonSink, n: i64) {
     let mut digits = [0u8; 20];
     let mut start = digits.len();
     let mut rest = n.unsigned_abs();
@@ -70,35 +88,45 @@ pub(crate) fn write_int(out: &mut String, n: i64) {
         }
     }
     if n < 0 {
-        out.push('-');
+        out.put("-");
     }
-    out.extend(digits[start..].iter().map(|&d| char::from(d)));
+    // Only ASCII digits were written.
+    out.put(std::str::from_utf8(&digits[start..]).unwrap_or_default());
 }
 
-pub(crate) fn write_str(out: &mut String, s: &str) {
-    out.push('"');
+pub(crate) fn write_str(out: &mut impl JsonSink, s: &str) {
+    out.put("\"");
     let mut plain = 0;
     for (i, b) in s.bytes().enumerate() {
         let short = match b {
-            b'"' => Some("\\\""),
-            b'\\' => Some("\\\\"),
-            b'\n' => Some("\\n"),
-            b'\r' => Some("\\r"),
-            b'\t' => Some("\\t"),
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
             // fastjson writes the RocketMQ property separators (0x01, 0x02) as `\u0001`.
-            b if b < 0x20 => None,
+            b if b < 0x20 => "",
             _ => continue,
         };
         // Every byte that needs escaping is ASCII, so `i` is a character boundary.
-        out.push_str(&s[plain..i]);
-        match short {
-            Some(escape) => out.push_str(escape),
-            None => {
-                let _ = write!(out, "\\u{b:04X}");
-            }
+        out.put(&s[plain..i]);
+        if short.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            let escape = [
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 15)],
+            ];
+            // Only ASCII was written.
+            out.put(std::str::from_utf8(&escape).unwrap_or_default());
+        } else {
+            out.put(short);
         }
         plain = i + 1;
     }
-    out.push_str(&s[plain..]);
-    out.push('"');
+    out.put(&s[plain..]);
+    out.put("\"");
 }
