@@ -25,6 +25,10 @@ impl RemotingCommand {
     /// the header. Lets a server send a body it does not hold in memory (a file range, a list of
     /// cached records) right after, without copying it into the frame.
     pub fn encode_head(&self, body_len: usize, out: &mut BytesMut) {
+        // One reservation for the whole head: a server's frame buffer is often fresh (the last
+        // frames were split off it to be written), and the header is written piece by piece, so
+        // the buffer would otherwise be reallocated and copied several times per frame.
+        out.reserve(8 + self.header_len_hint());
         let start = out.len();
         out.put_u32(0); // total length, patched below
         out.put_u32(0); // serialize type + header length, patched below
@@ -38,6 +42,18 @@ impl RemotingCommand {
         let word =
             (u32::from(self.serialize_type.code()) << 24) | (header_len as u32 & 0x00FF_FFFF);
         out[start + 4..start + 8].copy_from_slice(&word.to_be_bytes());
+    }
+
+    /// About as many bytes as the header takes in either encoding (JSON is the longer): its
+    /// fixed part with four integers, plus its fields and remark with their quoting.
+    fn header_len_hint(&self) -> usize {
+        const FIXED: usize = 140;
+        let fields: usize = self
+            .ext_fields
+            .as_ref()
+            .map_or(0, |f| f.iter().map(|(k, v)| k.len() + v.len() + 6).sum());
+        let remark = self.remark.as_ref().map_or(0, |r| r.len() + 12);
+        FIXED + fields + remark
     }
 
     /// Decodes one complete frame, length prefix included. `frame` must hold exactly one frame.
