@@ -21,7 +21,7 @@ use crate::hops::{Answer, Ask};
 use crate::mesh::{CoreId, CONTROL_CORE};
 use crate::topics::TRANS_HALF_TOPIC;
 use crate::transaction::HALF_QUEUE;
-use ringmq_protocol::{RemotingCommand, RequestCode, ResponseCode};
+use ringmq_protocol::{RemotingCommand, RequestCode};
 use ringmq_remoting::{AtOnce, Connection, Reply, Service};
 use ringmq_storage::CommitLogOffset;
 use std::net::SocketAddr;
@@ -237,11 +237,7 @@ pub async fn handle_here(
         RequestCode::VIEW_MESSAGE_BY_ID | RequestCode::QUERY_MESSAGE => {
             lookup::handle(core, &req).await.map(Reply::from)
         }
-        other => Err(Refusal::new(
-            ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
-            // Java's wording, leading space included.
-            format!(" request type {} not supported", other.0),
-        )),
+        other => Err(Refusal::not_supported(other)),
     };
     Some(reply(handled, &req, client.peer))
 }

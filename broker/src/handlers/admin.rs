@@ -225,10 +225,7 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
                 .extend(core.consume_stats(group, &topics).await?);
             Ok(ok(req).with_body(json::to_vec(&stats, JsonStyle::Fastjson)))
         }
-        other => Err(Refusal::new(
-            ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
-            format!(" request type {} not supported", other.0),
-        )),
+        other => Err(Refusal::not_supported(other)),
     }
 }
 

@@ -160,10 +160,7 @@ pub async fn handle(core: &BrokerCore, client: ClientAddr, req: &RemotingCommand
             );
             Ok(ok(req))
         }
-        other => Err(Refusal::new(
-            ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
-            format!(" request type {} not supported", other.0),
-        )),
+        other => Err(Refusal::not_supported(other)),
     }
 }
 

@@ -90,10 +90,7 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
             let h: QueryConsumeQueueRequestHeader = req.header()?;
             query_consume_queue(core, req, h).await
         }
-        other => Err(Refusal::new(
-            ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
-            format!(" request type {} not supported", other.0),
-        )),
+        other => Err(Refusal::not_supported(other)),
     }
 }
 

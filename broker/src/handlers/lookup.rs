@@ -58,9 +58,6 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
             };
             Ok(ok(req).with_header(&header).with_body(body.freeze()))
         }
-        other => Err(Refusal::new(
-            ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
-            format!(" request type {} not supported", other.0),
-        )),
+        other => Err(Refusal::not_supported(other)),
     }
 }

@@ -18,7 +18,7 @@ pub mod transaction;
 
 use crate::config::BrokerConfig;
 use crate::filter::Unservable;
-use ringmq_protocol::{ProtocolError, RemotingCommand, ResponseCode};
+use ringmq_protocol::{ProtocolError, RemotingCommand, RequestCode, ResponseCode};
 use ringmq_storage::StorageError;
 
 /// Java's FAQ pointer, appended to some remarks.
@@ -40,6 +40,14 @@ impl Refusal {
             remark: remark.into(),
             fields: Vec::new(),
         }
+    }
+
+    /// REQUEST_CODE_NOT_SUPPORTED for `code`, in Java's words (leading space included).
+    pub fn not_supported(code: RequestCode) -> Self {
+        Self::new(
+            ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
+            format!(" request type {} not supported", code.0),
+        )
     }
 
     /// Adds a response header field.

@@ -72,7 +72,7 @@ pub fn from_memory(core: &BrokerCore, req: &RemotingCommand) -> Handled {
                 .0;
             Ok(ok(req).with_header(&GetMinOffsetResponseHeader { offset }))
         }
-        other => Err(not_supported(other)),
+        other => Err(Refusal::not_supported(other)),
     }
 }
 
@@ -99,13 +99,6 @@ pub async fn handle(core: &BrokerCore, req: &RemotingCommand) -> Handled {
                 .await?;
             Ok(ok(req).with_header(&SearchOffsetResponseHeader { offset }))
         }
-        other => Err(not_supported(other)),
+        other => Err(Refusal::not_supported(other)),
     }
-}
-
-fn not_supported(code: RequestCode) -> Refusal {
-    Refusal::new(
-        ResponseCode::REQUEST_CODE_NOT_SUPPORTED,
-        format!(" request type {} not supported", code.0),
-    )
 }
